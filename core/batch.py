@@ -1,0 +1,106 @@
+"""Headless, file-level operations used by the command line (and by GUI workers).
+
+Each function takes paths, reports progress through an optional ``log`` callable,
+raises :class:`core.errors.CrossViewError` on bad input and returns a JSON-able summary.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from core import skeleton
+from core.calibration_io import load_calibration
+from core.errors import InputError
+from core.keypoints_io import load_keypoints_npz
+from core.triangulation import triangulate
+
+Log = Callable[[str], None] | None
+
+
+def write_npz_atomic(path: str | os.PathLike, **arrays: Any) -> Path:
+    """Write an npz to a temporary name and rename it, so a crash never leaves half a file."""
+    path = Path(path)
+    if path.suffix != ".npz":
+        path = path.with_suffix(path.suffix + ".npz") if path.suffix else path.with_suffix(".npz")
+    tmp = path.with_name(path.stem + ".tmp.npz")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        np.savez_compressed(tmp, **arrays)
+        os.replace(tmp, path)
+    except OSError as exc:
+        raise InputError(f"could not write '{path}': {exc.strerror or exc}.") from None
+    return path
+
+
+def triangulate_keypoints_file(
+    calib: str | os.PathLike,
+    keypoints: str | os.PathLike,
+    out: str | os.PathLike,
+    cameras: Sequence[str] | None = None,
+    min_confidence: float = 0.3,
+    log: Log = None,
+) -> dict[str, Any]:
+    """Triangulate a keypoints npz with a calibration and write ``out`` (npz, metres).
+
+    ``out`` holds ``joint_names (17,)``, ``points (F, 17, 3)`` m (world frame, NaN where
+    fewer than two views saw the joint), ``reprojection_error_px (F, 17)``, ``n_views (F, 17)``,
+    ``cameras``, ``units = "m"`` and ``time_s (F,)`` when the input had it.
+    """
+    kps, time_s = load_keypoints_npz(keypoints)
+    names = list(cameras) if cameras is not None else list(kps)
+    missing = [n for n in names if n not in kps]
+    if missing:
+        raise InputError(
+            f"keypoints file '{keypoints}' has no camera named {', '.join(map(repr, missing))}; it holds {list(kps)}."
+        )
+    if len(names) < 2:
+        raise InputError(
+            f"keypoints file '{keypoints}' holds {len(names)} camera(s) {names}; triangulation needs at least two."
+        )
+    cal = load_calibration(calib)
+    known = cal.group.names
+    unknown = [n for n in names if n not in known]
+    if unknown:
+        raise InputError(
+            f"cameras {unknown} of '{keypoints}' are not in calibration '{calib}' (it holds {known}). "
+            "Rename the arrays in the keypoints file to the calibration's camera names, or pass --cameras."
+        )
+    group = cal.group.subset(names)
+    if log:
+        log(f"calibration: {cal.units_note}")
+    stack = np.stack([kps[n] for n in names])  # (V, F, 17, 3)
+    tri = triangulate(stack[..., :2], stack[..., 2], group, min_confidence=min_confidence)
+    arrays: dict[str, Any] = {
+        "joint_names": np.array(skeleton.JOINT_NAMES),
+        "points": tri.points.astype(np.float64),
+        "reprojection_error_px": tri.reprojection_error_px.astype(np.float32),
+        "n_views": tri.n_views.astype(np.int8),
+        "cameras": np.array(names),
+        "units": np.array("m"),
+    }
+    if time_s is not None:
+        arrays["time_s"] = time_s
+    path = write_npz_atomic(out, **arrays)
+    valid = tri.valid
+    summary = {
+        "out": str(path),
+        "frames": int(stack.shape[1]),
+        "cameras": names,
+        "calibration_units": cal.units,
+        "calibration_units_assumed": cal.units_assumed,
+        "joints_triangulated_fraction": float(valid.mean()),
+        "frames_with_3d": int(valid.any(axis=1).sum()),
+        "median_reprojection_error_px": float(np.nanmedian(tri.reprojection_error_px)) if valid.any() else None,
+    }
+    if log:
+        log(
+            f"triangulated {summary['frames']} frames from {', '.join(names)}: "
+            f"{100 * summary['joints_triangulated_fraction']:.1f}% of joints, median reprojection error "
+            f"{summary['median_reprojection_error_px'] or float('nan'):.2f} px -> {path}"
+        )
+    return summary
