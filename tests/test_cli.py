@@ -1,0 +1,104 @@
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from cli import build_parser, main
+from core import skeleton as sk
+from core.keypoints_io import load_openpose_folder, save_keypoints_npz
+from tests.paths import POSE2SIM, REPO, need
+
+
+def _run(*args):
+    return subprocess.run([sys.executable, "main.py", *args], cwd=REPO, capture_output=True, text=True, timeout=120)
+
+
+def test_help_lists_the_subcommands():
+    res = _run("--help")
+    assert res.returncode == 0
+    for name in build_parser()._subparsers._group_actions[0].choices:
+        assert name in res.stdout
+    assert "triangulate" in res.stdout
+
+
+@pytest.fixture(scope="module")
+def keypoints_npz(tmp_path_factory):
+    need(POSE2SIM / "openpose_body25b")
+    kps = {
+        f"cam_0{i}": sk.from_body25b(load_openpose_folder(POSE2SIM / "openpose_body25b" / f"cam{i}")) for i in (1, 4)
+    }
+    path = tmp_path_factory.mktemp("kp") / "kp.npz"
+    save_keypoints_npz(path, kps, time_s=np.arange(100) / 60.0)
+    return path
+
+
+def test_triangulate_command_on_real_data(keypoints_npz, tmp_path):
+    out = tmp_path / "out.npz"
+    res = _run(
+        "triangulate",
+        "--calib",
+        str(POSE2SIM / "Calib_qualisys.toml"),
+        "--keypoints",
+        str(keypoints_npz),
+        "--out",
+        str(out),
+    )
+    assert res.returncode == 0, res.stderr
+    assert "triangulated 100 frames" in res.stdout
+    with np.load(out) as z:
+        assert list(z["joint_names"]) == list(sk.JOINT_NAMES)
+        assert z["points"].shape == (100, 17, 3)
+        assert z["reprojection_error_px"].shape == (100, 17)
+        assert z["time_s"].shape == (100,) and z["time_s"][1] == pytest.approx(1 / 60)
+        assert str(z["units"]) == "m"
+        pts = z["points"]
+    # a person about 1.6-1.9 m tall standing in the Z-up lab frame
+    height = np.nanmedian(pts[:, 10, 2] - (pts[:, 3, 2] + pts[:, 6, 2]) / 2)
+    assert 1.3 < height < 2.0
+
+
+def test_triangulate_command_errors_are_clear(keypoints_npz, tmp_path, capsys):
+    code = main(
+        [
+            "triangulate",
+            "--calib",
+            str(POSE2SIM / "Calib_qualisys.toml"),
+            "--keypoints",
+            str(keypoints_npz),
+            "--cameras",
+            "cam_01,cam_07",
+            "--out",
+            str(tmp_path / "x.npz"),
+        ]
+    )
+    assert code == 2
+    err = capsys.readouterr().err
+    assert "no camera named 'cam_07'" in err and "Traceback" not in err
+    code = main(
+        [
+            "triangulate",
+            "--calib",
+            str(tmp_path / "missing.toml"),
+            "--keypoints",
+            str(keypoints_npz),
+            "--out",
+            str(tmp_path / "x.npz"),
+        ]
+    )
+    assert code == 2 and "does not exist" in capsys.readouterr().err
+    bad = tmp_path / "bad.npz"
+    np.savez(bad, cam_01=np.zeros((5, 33, 3)), cam_04=np.zeros((5, 33, 3)))
+    code = main(
+        [
+            "triangulate",
+            "--calib",
+            str(POSE2SIM / "Calib_qualisys.toml"),
+            "--keypoints",
+            str(bad),
+            "--out",
+            str(tmp_path / "x.npz"),
+        ]
+    )
+    assert code == 2 and "expected an (F, 17, 3) array" in capsys.readouterr().err
+    assert not (tmp_path / "x.npz").exists()
