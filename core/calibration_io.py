@@ -290,6 +290,17 @@ def calibration_to_dict(group: CameraGroup, metadata: dict[str, Any] | None = No
     return doc
 
 
+def _toml_key(key: str) -> str:
+    return key if key.replace("_", "").replace("-", "").isalnum() else tomli_w.dumps({key: 0}).split(" = ")[0]
+
+
+def _inline(value: Any) -> str:
+    """One TOML value on one line (numbers at full precision; matrices as nested inline arrays)."""
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(_inline(v) for v in value) + "]"
+    return tomli_w.dumps({"v": value})[4:].strip()
+
+
 def save_calibration(path: str | os.PathLike, group: CameraGroup, metadata: dict[str, Any] | None = None) -> Path:
     """Write a calibration TOML (anipose/Pose2Sim layout, translations in metres, ``units = "m"``).
 
@@ -297,9 +308,14 @@ def save_calibration(path: str | os.PathLike, group: CameraGroup, metadata: dict
     ``metadata`` goes to the ``[metadata]`` table (e.g. board, RMS figures, world_up).
     """
     path = Path(path)
+    doc = calibration_to_dict(group, metadata)
+    meta = doc.pop("metadata")
     text = "# CrossView calibration. Units: metres (translation), pixels (matrix, size).\n"
     text += "# Extrinsics map world to camera: X_cam = R(rotation) @ X_world + translation.\n"
-    text += tomli_w.dumps(calibration_to_dict(group, metadata))
+    for name, table in doc.items():
+        text += f"\n[{_toml_key(name)}]\n"
+        text += "".join(f"{k} = {_inline(v)}\n" for k, v in table.items())
+    text += "\n" + tomli_w.dumps({"metadata": meta})
     tmp = path.with_name(path.name + ".tmp")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)

@@ -851,6 +851,10 @@ class VideoFileSource(CameraSource):
     the file's own timeline, so two files still pair frame by frame (benchmarks, batch processing).
     ``loop=True`` rewinds at the end (indices and timestamps keep increasing); otherwise the source ENDS.
     ``fps`` overrides the file's frame rate (needed when the file does not state one).
+    ``epoch`` plays the file as one camera of a SYNCHRONISED rig: frame k is due at
+    ``epoch + k / fps`` and stamped with exactly that time, and when decoding falls behind, frames
+    are skipped (and counted as camera drops) rather than shifting the timeline. Files recorded
+    together and played with the same epoch then pair frame by frame (see :func:`synchronized_videos`).
     """
 
     retry_open = False
@@ -863,9 +867,11 @@ class VideoFileSource(CameraSource):
         loop: bool = False,
         as_fast_as_possible: bool = False,
         fps: float | None = None,
+        epoch: SharedEpoch | None = None,
         **kwargs: object,
     ) -> None:
         self.path = Path(path)
+        self.epoch = epoch
         if not self.path.is_file():
             raise InputError(f"Video file {self.path} does not exist. Check the path.")
         file_fps = _probe_fps(self.path)
@@ -893,7 +899,8 @@ class VideoFileSource(CameraSource):
             )
         self._cap = cap
         self._k = 0
-        self._anchor_ns = self.clock.now_ns()
+        now = self.clock.now_ns()
+        self._anchor_ns = now if self.epoch is None else self.epoch.resolve(now)
         self._anchor_k = 0
 
     def _grab(self) -> bool:
@@ -913,6 +920,20 @@ class VideoFileSource(CameraSource):
             if not self._grab():
                 raise EndOfStream
             t_ns = self._anchor_ns + round(k * self._period_ns)
+        elif self.epoch is not None:
+            due = self._anchor_ns + round(k * self._period_ns)
+            behind = (self.clock.now_ns() - due) / self._period_ns
+            if behind > 2:  # too slow: skip frames, keep the rig's timeline
+                for _ in range(int(behind)):
+                    if not self._grab():
+                        raise EndOfStream
+                    k += 1
+                due = self._anchor_ns + round(k * self._period_ns)
+            if not self.clock.sleep_until(due, self._stop):
+                return None
+            if not self._grab():
+                raise EndOfStream
+            t_ns = due
         else:
             due = self._anchor_ns + round((k - self._anchor_k) * self._period_ns)
             now = self.clock.now_ns()
@@ -935,6 +956,38 @@ class VideoFileSource(CameraSource):
         cap, self._cap = self._cap, None
         if cap is not None:
             cap.release()
+
+
+class SharedEpoch:
+    """The common start time of video files played as one synchronised rig.
+
+    The first source to open fixes it at ``now + lead_s``, so every file has time to open before
+    its first frame is due.
+    """
+
+    def __init__(self, lead_s: float = 0.15) -> None:
+        self.lead_ns = int(lead_s * 1e9)
+        self._t_ns: int | None = None
+        self._lock = threading.Lock()
+
+    def resolve(self, now_ns: int) -> int:
+        with self._lock:
+            if self._t_ns is None:
+                self._t_ns = now_ns + self.lead_ns
+            return self._t_ns
+
+
+def synchronized_videos(
+    paths: Sequence[str | os.PathLike],
+    names: Sequence[str] | None = None,
+    *,
+    loop: bool = False,
+    clock: Clock | None = None,
+) -> list[VideoFileSource]:
+    """Video files recorded together, played back as a synchronised rig (shared epoch, frame-exact pairs)."""
+    epoch = SharedEpoch()
+    names = list(names) if names is not None else [Path(p).stem for p in paths]
+    return [VideoFileSource(p, name=n, loop=loop, epoch=epoch, clock=clock) for p, n in zip(paths, names, strict=True)]
 
 
 # --------------------------------------------------------------------------------------------------

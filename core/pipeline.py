@@ -1,0 +1,598 @@
+"""The processing pipeline: synchronised pair -> 2D (two detectors in parallel) -> 3D -> refinement -> smoothing.
+
+Two drivers share one :class:`PairProcessor`:
+
+- :class:`LivePipeline` takes the newest pair from a :class:`core.sync.LiveSynchronizer` and drops older
+  ones, so it never falls behind the cameras and latency stays bounded. Stage A (detection +
+  triangulation) and stage B (refinement + smoothing + delivery) run in two threads, so the refiner
+  works on pair N while the detectors work on pair N + 1.
+- :func:`process_pairs` processes every pair of a recording in order (lossless, for ``process`` and
+  benchmarks), decoding ahead in other threads.
+
+No Qt here: results go to plain callbacks; the GUI forwards them to its thread with signals.
+Units: pixels, metres, seconds; timings in milliseconds; capture times are ``time.monotonic_ns()``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from core import skeleton
+from core.camera import Camera, CameraGroup
+from core.capture import CameraSource, Frame, SourceState
+from core.detection import Detection, PersonFollower, PoseDetector
+from core.errors import CameraError, InputError
+from core.filters import OneEuroFilter
+from core.sync import FramePair, LiveSynchronizer
+from core.triangulation import DEFAULT_MIN_CONFIDENCE, triangulate
+
+log = logging.getLogger(__name__)
+
+#: Joints that must be triangulated for a pose to count as "3D" (hips and shoulders).
+CORE_JOINTS = (1, 4, 11, 14)
+
+
+@dataclass(frozen=True)
+class RefineInput:
+    """What a refinement hook receives: one pair's 2D ``(2, 17, 3)`` px+conf, coarse 3D ``(17, 3)`` m, cameras."""
+
+    keypoints2d: np.ndarray
+    coarse: np.ndarray
+    cameras: CameraGroup
+
+
+#: A refinement hook maps a RefineInput to a refined ``(17, 3)`` pose in metres (world frame).
+RefineHook = Callable[[RefineInput], np.ndarray]
+
+
+@dataclass
+class StageTimes:
+    """Per-pair timings in milliseconds (NaN when a stage did not run)."""
+
+    grab_to_pair_ms: float = float("nan")
+    detect_ms: tuple[float, float] = (float("nan"), float("nan"))
+    detect_wall_ms: float = float("nan")
+    triangulate_ms: float = float("nan")
+    refine_ms: float = float("nan")
+    latency_ms: float = float("nan")
+
+
+@dataclass
+class PoseResult:
+    """The outcome of one processed pair.
+
+    keypoints2d: ``(2, 17, 3)`` ``[x_px, y_px, conf]`` per camera.
+    coarse: ``(17, 3)`` m triangulated (NaN where missing) or None when there is no 3D.
+    refined: ``(17, 3)`` m after the refinement hook, or None.
+    display: ``(17, 3)`` m smoothed for display (from refined if present, else coarse), or None.
+    reprojection_error_px: ``(17,)``.
+    status: "ok", "no_person", "one_view" or "error"; ``reason`` says why there is no 3D.
+    """
+
+    pair_index: int
+    t_ns: int
+    frames: tuple[Frame, Frame]
+    keypoints2d: np.ndarray
+    coarse: np.ndarray | None
+    reprojection_error_px: np.ndarray
+    status: str
+    reason: str = ""
+    refined: np.ndarray | None = None
+    display: np.ndarray | None = None
+    skew_ms: float = 0.0
+    times: StageTimes = field(default_factory=StageTimes)
+
+    @property
+    def has_3d(self) -> bool:
+        return self.coarse is not None
+
+
+class _DetectorWorker:
+    """One camera's detector, always called from the same thread (MediaPipe keeps tracking state)."""
+
+    def __init__(self, name: str, detector_factory: Callable[[], PoseDetector]) -> None:
+        self.name = name
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"detect-{name}")
+        self._follower: PersonFollower | None = None
+        self._factory = detector_factory
+        self._pending_select: tuple[float, float] | None = None
+        self._pending_release = False
+        # Create the detector on its own thread.
+        self._pool.submit(self._init).result()
+
+    def _init(self) -> None:
+        self._follower = PersonFollower(self._factory())
+
+    def _detect(self, image: np.ndarray) -> tuple[Detection, float]:
+        assert self._follower is not None
+        if self._pending_release:
+            self._follower.release()
+            self._pending_release = False
+        if self._pending_select is not None:
+            x, y = self._pending_select
+            self._follower.select(x, y, (image.shape[1], image.shape[0]))
+            self._pending_select = None
+        t0 = time.perf_counter()
+        det = self._follower.detect(image)
+        return det, (time.perf_counter() - t0) * 1e3
+
+    def submit(self, image: np.ndarray) -> Future:
+        return self._pool.submit(self._detect, image)
+
+    def select(self, x: float, y: float) -> None:
+        self._pending_select = (x, y)
+
+    def release_person(self) -> None:
+        self._pending_release = True
+
+    @property
+    def target_box(self) -> tuple[float, float, float, float] | None:
+        return self._follower.target_box if self._follower else None
+
+    def close(self) -> None:
+        def _close() -> None:
+            if self._follower is not None:
+                self._follower.close()
+                self._follower.detector.close()
+
+        with contextlib.suppress(RuntimeError):
+            self._pool.submit(_close).result(timeout=5)
+        self._pool.shutdown(wait=False, cancel_futures=True)
+
+
+def cameras_for_frames(cameras: CameraGroup, sizes: Sequence[tuple[int, int]]) -> tuple[CameraGroup, list[str]]:
+    """Adapt calibrated cameras to the frame sizes actually delivered.
+
+    Same aspect ratio: intrinsics are scaled, with a warning. Another aspect ratio: InputError,
+    because the calibration cannot describe those images.
+    Returns the (possibly scaled) group and the warnings for the user.
+    """
+    warnings: list[str] = []
+    cams: list[Camera] = []
+    for cam, (w, h) in zip(cameras, sizes, strict=True):
+        if cam.size == (w, h) or cam.size == (0, 0):
+            cams.append(cam)
+            continue
+        cw, ch = cam.size
+        if abs(cw / ch - w / h) < 1e-3:
+            warnings.append(
+                f"camera '{cam.name}' delivers {w}x{h} but was calibrated at {cw}x{ch}; intrinsics were scaled. "
+                "Calibrating at the capture resolution is more accurate."
+            )
+            cams.append(cam.scaled_to((w, h)))
+        elif abs(w - cw) <= 0.02 * cw and abs(h - ch) <= 0.02 * ch:
+            # A few rows or columns of codec padding or cropping (1088 vs 1080): the optics are unchanged.
+            # Measured on pose2sim_balancing: keeping K gives 40 mm from the reference, scaling it 42 mm.
+            warnings.append(
+                f"camera '{cam.name}' delivers {w}x{h} but was calibrated at {cw}x{ch}; treated as a crop of a few "
+                "pixels, intrinsics kept."
+            )
+            cams.append(cam)
+        else:
+            raise InputError(
+                f"camera '{cam.name}' delivers {w}x{h} frames but was calibrated at {cw}x{ch} (another aspect "
+                "ratio). Set the camera to the calibrated resolution, or recalibrate at this resolution."
+            )
+    return CameraGroup(cams, origin=cameras.origin), warnings
+
+
+class PairProcessor:
+    """Detect (both views in parallel), triangulate and refine one synchronised pair at a time.
+
+    ``cameras`` are the two calibrated cameras in the same order as the pair's frames.
+    ``refine_hook`` is optional; ``smoothing`` is a One-Euro filter for display (raw values are kept).
+    """
+
+    def __init__(
+        self,
+        cameras: CameraGroup,
+        refine_hook: RefineHook | None = None,
+        min_confidence: float = DEFAULT_MIN_CONFIDENCE,
+        smoothing: OneEuroFilter | None = None,
+        detector_factory: Callable[[], PoseDetector] = PoseDetector,
+    ) -> None:
+        if len(cameras) != 2:
+            raise InputError(f"the pipeline needs exactly two cameras, got {len(cameras)} ({cameras.names}).")
+        self.calibrated = cameras
+        self.cameras = cameras
+        self.refine_hook = refine_hook
+        self.refine_enabled = refine_hook is not None
+        self.min_confidence = min_confidence
+        self.smoothing = smoothing if smoothing is not None else OneEuroFilter()
+        self.smoothing_enabled = True
+        self.warnings: list[str] = []
+        self._sizes: list[tuple[int, int]] | None = None
+        self._workers = [_DetectorWorker(c.name, detector_factory) for c in cameras]
+
+    # -- person selection -------------------------------------------------------------------
+    def select_person(self, view: int, x: float, y: float) -> None:
+        """Follow the person at pixel (x, y) of view 0 or 1."""
+        self._workers[view].select(x, y)
+
+    def release_person(self) -> None:
+        """Back to the default person (nearest the image centre) in both views."""
+        for w in self._workers:
+            w.release_person()
+
+    def target_boxes(self) -> list[tuple[float, float, float, float] | None]:
+        return [w.target_box for w in self._workers]
+
+    # -- stages ----------------------------------------------------------------------------
+    def _check_sizes(self, frames: Sequence[Frame]) -> None:
+        sizes = [(f.image.shape[1], f.image.shape[0]) for f in frames]
+        if sizes != self._sizes:
+            self.cameras, self.warnings = cameras_for_frames(self.calibrated, sizes)
+            self._sizes = sizes
+            for w in self.warnings:
+                log.warning(w)
+
+    def detect_and_triangulate(self, pair: FramePair) -> PoseResult:
+        """Stage A: run both detectors in parallel, then triangulate."""
+        frames = pair.frames
+        self._check_sizes(frames)
+        t_pair = time.monotonic_ns()
+        futures = [w.submit(f.image) for w, f in zip(self._workers, frames, strict=True)]
+        t0 = time.perf_counter()
+        results = [fu.result() for fu in futures]
+        detect_wall = (time.perf_counter() - t0) * 1e3
+        dets = [r[0] for r in results]
+        kp = np.stack([d.keypoints for d in dets])  # (2, 17, 3)
+        times = StageTimes(
+            grab_to_pair_ms=(t_pair - max(f.t_ns for f in frames)) / 1e6,
+            detect_ms=(results[0][1], results[1][1]),
+            detect_wall_ms=detect_wall,
+        )
+        names = self.cameras.names
+        base = dict(pair_index=pair.index, t_ns=pair.t_ns, frames=frames, keypoints2d=kp, skew_ms=pair.skew_ms)
+        seen = [d.found for d in dets]
+        if not any(seen):
+            return PoseResult(
+                coarse=None,
+                reprojection_error_px=np.full(skeleton.NUM_JOINTS, np.nan),
+                status="no_person",
+                reason="no person in view of either camera",
+                times=times,
+                **base,
+            )
+        if not all(seen):
+            only = names[seen.index(True)]
+            missing = names[seen.index(False)]
+            return PoseResult(
+                coarse=None,
+                reprojection_error_px=np.full(skeleton.NUM_JOINTS, np.nan),
+                status="one_view",
+                reason=f"only {only} sees the person ({missing}: {dets[seen.index(False)].reason})",
+                times=times,
+                **base,
+            )
+        t0 = time.perf_counter()
+        tri = triangulate(kp[:, None, :, :2], kp[:, None, :, 2], self.cameras, min_confidence=self.min_confidence)
+        times.triangulate_ms = (time.perf_counter() - t0) * 1e3
+        points = tri.points[0]
+        if not tri.valid[0, list(CORE_JOINTS)].all():
+            return PoseResult(
+                coarse=None,
+                reprojection_error_px=tri.reprojection_error_px[0],
+                status="one_view",
+                reason="hips or shoulders are not confidently seen by both cameras",
+                times=times,
+                **base,
+            )
+        return PoseResult(
+            coarse=points, reprojection_error_px=tri.reprojection_error_px[0], status="ok", times=times, **base
+        )
+
+    def refine_and_smooth(self, result: PoseResult) -> PoseResult:
+        """Stage B: the refinement hook (if enabled) and display smoothing."""
+        if result.coarse is None:
+            return result
+        best = result.coarse
+        if self.refine_enabled and self.refine_hook is not None:
+            t0 = time.perf_counter()
+            try:
+                refined = np.asarray(self.refine_hook(RefineInput(result.keypoints2d, result.coarse, self.cameras)))
+                if refined.shape == (skeleton.NUM_JOINTS, 3):
+                    result.refined = refined
+                    best = refined
+            except Exception as exc:  # a failing model must not stop capture
+                log.exception("refinement failed: %s", exc)
+                result.reason = f"refinement failed: {exc}"
+            result.times.refine_ms = (time.perf_counter() - t0) * 1e3
+        if self.smoothing_enabled:
+            result.display = self.smoothing(best, result.t_ns / 1e9)
+        else:
+            result.display = best.copy()
+        return result
+
+    def process(self, pair: FramePair) -> PoseResult:
+        """Both stages, in this thread."""
+        result = self.refine_and_smooth(self.detect_and_triangulate(pair))
+        result.times.latency_ms = (time.monotonic_ns() - min(f.t_ns for f in pair.frames)) / 1e6
+        return result
+
+    def close(self) -> None:
+        for w in self._workers:
+            w.close()
+
+
+class _Window:
+    """Thread-safe rolling window of floats with median/p95."""
+
+    def __init__(self, n: int = 300) -> None:
+        self._d: deque[float] = deque(maxlen=n)
+        self._lock = threading.Lock()
+
+    def add(self, v: float) -> None:
+        if np.isfinite(v):
+            with self._lock:
+                self._d.append(float(v))
+
+    def summary(self) -> dict[str, float]:
+        with self._lock:
+            a = np.array(self._d)
+        if a.size == 0:
+            return {"median": float("nan"), "p95": float("nan"), "n": 0}
+        return {"median": float(np.median(a)), "p95": float(np.percentile(a, 95)), "n": int(a.size)}
+
+
+@dataclass
+class PipelineStats:
+    """A snapshot for the status bar and benchmarks."""
+
+    camera_fps: tuple[float, float]
+    camera_states: tuple[str, str]
+    camera_reasons: tuple[str, str]
+    paired_fps: float
+    processed_fps: float
+    pairs: int
+    processed: int
+    superseded: int
+    dropped_by_camera: tuple[int, int]
+    unpaired: tuple[int, int]
+    skew_ms: float
+    stages_ms: dict[str, dict[str, float]]
+    warnings: list[str]
+
+
+class LivePipeline:
+    """Two camera sources -> synchroniser -> :class:`PairProcessor`, in worker threads.
+
+    Results go to callbacks registered with :meth:`subscribe` (called from the pipeline's thread)
+    and are kept as :meth:`latest`. :meth:`stop` stops every thread it started, sources included.
+    """
+
+    def __init__(
+        self,
+        sources: Sequence[CameraSource],
+        cameras: CameraGroup,
+        refine_hook: RefineHook | None = None,
+        min_confidence: float = DEFAULT_MIN_CONFIDENCE,
+        detector_factory: Callable[[], PoseDetector] = PoseDetector,
+        max_latency_s: float = 0.3,
+    ) -> None:
+        if len(sources) != 2:
+            raise InputError(f"live capture needs two cameras, got {len(sources)}.")
+        self.sources = list(sources)
+        self.processor = PairProcessor(
+            cameras, refine_hook=refine_hook, min_confidence=min_confidence, detector_factory=detector_factory
+        )
+        self.sync = LiveSynchronizer.for_sources(self.sources[0], self.sources[1], max_latency_s=max_latency_s)
+        self._callbacks: list[Callable[[PoseResult], None]] = []
+        self._cb_lock = threading.Lock()
+        self._stop = threading.Event()
+        self._threads: list[threading.Thread] = []
+        self._handoff: deque[PoseResult] = deque(maxlen=1)
+        self._handoff_ready = threading.Condition()
+        self._latest: PoseResult | None = None
+        self._processed = 0
+        self._stage_superseded = 0
+        self._t_start = 0.0
+        self._done_times: deque[float] = deque(maxlen=120)
+        self._pair_times: deque[float] = deque(maxlen=120)
+        self._windows = {k: _Window() for k in ("grab_to_pair", "detect", "triangulate", "refine", "latency")}
+        self.sync.subscribe(lambda _p: self._pair_times.append(time.monotonic()))
+        self.error: Exception | None = None
+
+    # -- control -------------------------------------------------------------------------------
+    def start(self) -> None:
+        """Start the sources and the two processing threads."""
+        self._stop.clear()
+        self._t_start = time.monotonic()
+        for s in self.sources:
+            if not s.running:
+                s.start()
+        for target, name in ((self._run_stage_a, "pipeline-detect"), (self._run_stage_b, "pipeline-refine")):
+            t = threading.Thread(target=target, name=name, daemon=True)
+            t.start()
+            self._threads.append(t)
+
+    def stop(self, timeout: float = 3.0) -> bool:
+        """Stop threads, sources and detectors. Returns True when every thread ended in time."""
+        self._stop.set()
+        with self._handoff_ready:
+            self._handoff_ready.notify_all()
+        ok = True
+        deadline = time.monotonic() + timeout
+        for t in self._threads:
+            t.join(max(0.0, deadline - time.monotonic()))
+            ok &= not t.is_alive()
+        self._threads.clear()
+        for s in self.sources:
+            ok &= s.stop(timeout=max(0.2, deadline - time.monotonic()))
+        self.sync.close()
+        self.processor.close()
+        return ok
+
+    @property
+    def running(self) -> bool:
+        return any(t.is_alive() for t in self._threads)
+
+    def subscribe(self, callback: Callable[[PoseResult], None]) -> Callable[[], None]:
+        with self._cb_lock:
+            self._callbacks.append(callback)
+
+        def unsubscribe() -> None:
+            with self._cb_lock, contextlib.suppress(ValueError):
+                self._callbacks.remove(callback)
+
+        return unsubscribe
+
+    def latest(self) -> PoseResult | None:
+        return self._latest
+
+    def set_refine_enabled(self, enabled: bool) -> None:
+        self.processor.refine_enabled = bool(enabled) and self.processor.refine_hook is not None
+
+    def set_refine_hook(self, hook: RefineHook | None) -> None:
+        self.processor.refine_hook = hook
+        self.processor.refine_enabled = hook is not None
+
+    def set_smoothing(self, enabled: bool, strength: float | None = None) -> None:
+        self.processor.smoothing_enabled = bool(enabled)
+        if strength is not None:
+            self.processor.smoothing.set_strength(strength)
+
+    def select_person(self, view: int, x: float, y: float) -> None:
+        self.processor.select_person(view, x, y)
+
+    def release_person(self) -> None:
+        self.processor.release_person()
+
+    # -- threads ---------------------------------------------------------------------------------
+    def _run_stage_a(self) -> None:
+        try:
+            while not self._stop.is_set():
+                pair = self.sync.get_latest(timeout=0.05)
+                if pair is None:
+                    continue
+                result = self.processor.detect_and_triangulate(pair)
+                with self._handoff_ready:
+                    if self._handoff:
+                        self._stage_superseded += 1
+                    self._handoff.append(result)
+                    self._handoff_ready.notify()
+        except Exception as exc:  # report, never die silently
+            log.exception("pipeline stage A failed")
+            self.error = exc
+            self._stop.set()
+
+    def _run_stage_b(self) -> None:
+        try:
+            while not self._stop.is_set():
+                with self._handoff_ready:
+                    while not self._handoff and not self._stop.is_set():
+                        self._handoff_ready.wait(0.1)
+                    if self._stop.is_set():
+                        return
+                    result = self._handoff.popleft()
+                result = self.processor.refine_and_smooth(result)
+                result.times.latency_ms = (time.monotonic_ns() - min(f.t_ns for f in result.frames)) / 1e6
+                self._record(result)
+                self._latest = result
+                with self._cb_lock:
+                    callbacks = list(self._callbacks)
+                for cb in callbacks:
+                    try:
+                        cb(result)
+                    except Exception:
+                        log.exception("pipeline result callback failed")
+        except Exception as exc:
+            log.exception("pipeline stage B failed")
+            self.error = exc
+            self._stop.set()
+
+    def _record(self, r: PoseResult) -> None:
+        self._processed += 1
+        self._done_times.append(time.monotonic())
+        t = r.times
+        self._windows["grab_to_pair"].add(t.grab_to_pair_ms)
+        self._windows["detect"].add(t.detect_wall_ms)
+        self._windows["triangulate"].add(t.triangulate_ms)
+        self._windows["refine"].add(t.refine_ms)
+        self._windows["latency"].add(t.latency_ms)
+
+    # -- statistics ------------------------------------------------------------------------------
+    @staticmethod
+    def _rate(times: deque[float], horizon_s: float = 2.0) -> float:
+        now = time.monotonic()
+        recent = [t for t in list(times) if now - t <= horizon_s]
+        if len(recent) < 2:
+            return 0.0
+        span = max(now - recent[0], recent[-1] - recent[0])
+        return (len(recent) - 1) / span if span > 0 else 0.0
+
+    def stats(self) -> PipelineStats:
+        st = [s.status() for s in self.sources]
+        ss = self.sync.stats()
+        return PipelineStats(
+            camera_fps=(st[0].fps, st[1].fps),
+            camera_states=(st[0].state.value, st[1].state.value),
+            camera_reasons=(st[0].reason, st[1].reason),
+            paired_fps=self._rate(self._pair_times),
+            processed_fps=self._rate(self._done_times),
+            pairs=ss.pairs,
+            processed=self._processed,
+            superseded=ss.superseded + self._stage_superseded,
+            dropped_by_camera=ss.camera_dropped,
+            unpaired=ss.unpaired,
+            skew_ms=ss.skew_mean_ms,
+            stages_ms={k: w.summary() for k, w in self._windows.items()},
+            warnings=list(self.processor.warnings),
+        )
+
+    def camera_problem(self) -> str | None:
+        """A sentence for the user when a camera is not delivering, else None."""
+        for s in self.sources:
+            status = s.status()
+            if status.state in (SourceState.DISCONNECTED, SourceState.RECONNECTING, SourceState.ENDED):
+                return f"camera '{status.camera}' {status.state.value}: {status.reason}".rstrip(": ")
+        return None
+
+
+def process_pairs(
+    pairs: Iterable[FramePair],
+    processor: PairProcessor,
+    progress: Callable[[int], None] | None = None,
+    cancel: threading.Event | None = None,
+) -> Iterator[PoseResult]:
+    """Process every pair in order (lossless), yielding results; pairs are produced by the caller.
+
+    Stage B of pair N overlaps stage A of pair N + 1: the refinement hook runs in a worker thread.
+    """
+    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="refine")
+    pending: Future | None = None
+    n = 0
+    try:
+        for pair in pairs:
+            if cancel is not None and cancel.is_set():
+                break
+            a = processor.detect_and_triangulate(pair)
+            if pending is not None:
+                yield pending.result()
+            pending = pool.submit(processor.refine_and_smooth, a)
+            n += 1
+            if progress is not None:
+                progress(n)
+        if pending is not None:
+            yield pending.result()
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+def check_camera_alive(source: CameraSource, timeout: float = 5.0) -> None:
+    """Raise a clear CameraError when ``source`` cannot deliver a first frame within ``timeout``."""
+    if not source.wait_for_frames(1, timeout):
+        st = source.status()
+        raise CameraError(
+            f"camera '{st.camera}' delivered no frame within {timeout:.0f} s ({st.state.value}: {st.reason}). "
+            "Check the cable and that no other program uses the camera."
+        )

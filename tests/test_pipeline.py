@@ -1,0 +1,247 @@
+"""The live pipeline: pairing -> parallel detection -> triangulation -> refinement hook -> smoothing."""
+
+from __future__ import annotations
+
+import threading
+
+import numpy as np
+import pytest
+
+from core import skeleton as sk
+from core.calibration_io import load_calibration
+from core.camera import Camera, CameraGroup, rodrigues_to_matrix
+from core.capture import SimulatedCamera, SourceState, synchronized_videos
+from core.detection import Detection
+from core.errors import InputError
+from core.pipeline import LivePipeline, PairProcessor, cameras_for_frames, process_pairs
+from core.video_io import iter_index_pairs
+from tests.paths import POSE2SIM, need
+from tests.trc_reader import read_trc
+
+TRC_NAMES = {
+    1: "RHip",
+    2: "RKnee",
+    3: "RAnkle",
+    4: "LHip",
+    5: "LKnee",
+    6: "LAnkle",
+    11: "LShoulder",
+    12: "LElbow",
+    13: "LWrist",
+    14: "RShoulder",
+    15: "RElbow",
+    16: "RWrist",
+}
+SIZE = (64, 48)
+
+
+def _rig() -> CameraGroup:
+    K = [[50.0, 0, 32], [0, 50.0, 24], [0, 0, 1]]
+    a = Camera("left", K, np.zeros(5), np.eye(3), [0, 0, 0], SIZE)
+    b = Camera("right", K, np.zeros(5), rodrigues_to_matrix(np.array([0, -0.4, 0])), [-1.0, 0, 0.2], SIZE)
+    return CameraGroup([a, b])
+
+
+def _truth(k: int) -> np.ndarray:
+    """A synthetic (17, 3) pose at 3 m that moves with the frame index k."""
+    rng = np.random.default_rng(0)
+    base = rng.normal([0, 0, 3], 0.25, size=(17, 3))
+    return base + np.array([0.01 * np.sin(k / 5), 0, 0])
+
+
+class FakeDetector:
+    """Stands in for MediaPipe: reads the frame index from the simulated image and projects the truth.
+
+    ``blind`` makes it see nobody; ``gate`` (a Semaphore) makes each call wait for the test's permission.
+    """
+
+    def __init__(self, cam: Camera, blind: bool = False, gate: threading.Semaphore | None = None) -> None:
+        self.cam, self.blind, self.gate = cam, blind, gate
+        self.calls = 0
+
+    def detect(self, image: np.ndarray, offset=(0.0, 0.0)) -> Detection:
+        if self.gate is not None:
+            self.gate.acquire(timeout=10)
+        self.calls += 1
+        if self.blind:
+            return Detection.empty("no person detected")
+        k = int(image[0, 0, 0]) + 256 * int(image[0, 0, 1])
+        uv = self.cam.project(_truth(k))
+        kp = np.concatenate([uv, np.full((17, 1), 0.9)], axis=1)
+        return Detection(keypoints=kp, found=True, box=(uv[:, 0].min(), uv[:, 1].min(), uv[:, 0].max(), uv[:, 1].max()))
+
+    def close(self) -> None:
+        pass
+
+
+def _factory(group: CameraGroup, **kwargs):
+    made = iter([FakeDetector(group[0], **kwargs.get("a", {})), FakeDetector(group[1], **kwargs.get("b", {}))])
+    return lambda: next(made)
+
+
+def _sources(n_frames=None):
+    a = SimulatedCamera("left", fps=30, n_frames=n_frames, size=SIZE, camera_id=0, jitter_ms=1.0, seed=1)
+    b = SimulatedCamera("right", fps=30, n_frames=n_frames, size=SIZE, camera_id=1, jitter_ms=1.0, seed=2)
+    return [a, b]
+
+
+def _collect(pipe: LivePipeline, n: int, timeout: float = 20.0) -> list:
+    got: list = []
+    done = threading.Event()
+
+    def on_result(r):
+        got.append(r)
+        if len(got) >= n:
+            done.set()
+
+    pipe.subscribe(on_result)
+    pipe.start()
+    assert done.wait(timeout), f"only {len(got)} results arrived; error={pipe.error}"
+    return got
+
+
+def _pipeline_threads() -> list[str]:
+    return [t.name for t in threading.enumerate() if t.name.startswith(("pipeline-", "detect-")) and t.is_alive()]
+
+
+def test_live_pipeline_gives_exact_3d_on_a_synthetic_rig_and_stops_cleanly():
+    group = _rig()
+    hook_calls = []
+
+    def refine(inp):
+        hook_calls.append(inp.coarse.shape)
+        return inp.coarse + 0.001
+
+    pipe = LivePipeline(_sources(), group, refine_hook=refine, detector_factory=_factory(group))
+    try:
+        results = _collect(pipe, 15)
+    finally:
+        assert pipe.stop()
+    for r in results:
+        assert r.status == "ok", r.reason
+        k = r.frames[0].index
+        assert r.frames[1].index == k  # paired frame by frame
+        np.testing.assert_allclose(r.coarse, _truth(k), atol=1e-6)
+        np.testing.assert_allclose(r.refined, r.coarse + 0.001)
+        assert r.display is not None and r.display.shape == (17, 3)
+        assert r.times.detect_wall_ms >= 0 and r.times.triangulate_ms >= 0 and r.times.refine_ms >= 0
+        assert r.times.latency_ms > 0
+    assert len(hook_calls) >= 15
+    stats = pipe.stats()
+    assert stats.processed >= 15 and stats.pairs >= 15
+    assert set(stats.stages_ms) == {"grab_to_pair", "detect", "triangulate", "refine", "latency"}
+    assert stats.stages_ms["latency"]["n"] >= 15
+    assert not pipe.running
+    assert _pipeline_threads() == []
+    assert all(s.status().state == SourceState.STOPPED for s in pipe.sources)
+
+
+def test_slow_processing_drops_old_pairs_instead_of_queueing():
+    group = _rig()
+    gate_a, gate_b = threading.Semaphore(0), threading.Semaphore(0)
+    pipe = LivePipeline(_sources(), group, detector_factory=_factory(group, a={"gate": gate_a}, b={"gate": gate_b}))
+    got = []
+    arrived = threading.Event()
+    pipe.subscribe(lambda r: (got.append(r), arrived.set()))
+    pipe.start()
+    try:
+        for _ in range(4):
+            # hold the detectors until the cameras have run well ahead, then let one pair through
+            assert pipe.sources[0].wait_for_frames(pipe.sources[0].status().frames_delivered + 6, timeout=5)
+            arrived.clear()
+            gate_a.release()
+            gate_b.release()
+            assert arrived.wait(5)
+    finally:
+        gate_a.release(100)
+        gate_b.release(100)
+        assert pipe.stop()
+    idx = [r.pair_index for r in got[:4]]
+    assert all(b - a >= 3 for a, b in zip(idx, idx[1:], strict=False)), idx  # pairs were skipped, not queued
+    stats = pipe.stats()
+    assert stats.superseded >= 6
+    # each processed pair was the newest one: its latency stays bounded by the wait, not by a backlog
+    assert max(r.times.grab_to_pair_ms for r in got[1:4]) < 1000
+
+
+def test_only_one_camera_seeing_the_person_gives_no_3d_with_the_reason():
+    group = _rig()
+    pipe = LivePipeline(_sources(), group, detector_factory=_factory(group, b={"blind": True}))
+    try:
+        results = _collect(pipe, 3)
+    finally:
+        pipe.stop()
+    assert all(r.status == "one_view" and r.coarse is None for r in results)
+    assert "only left sees the person" in results[0].reason
+    assert np.isfinite(results[0].keypoints2d[0]).all() and np.isnan(results[0].keypoints2d[1, :, :2]).all()
+
+
+def test_nobody_in_view():
+    group = _rig()
+    proc = PairProcessor(group, detector_factory=_factory(group, a={"blind": True}, b={"blind": True}))
+    try:
+        from core.sync import FramePair
+
+        frames = tuple(cam.generate(n=1)[0] for cam in _sources(1))
+        r = proc.process(FramePair(0, frames, 0.0, 0))
+    finally:
+        proc.close()
+    assert r.status == "no_person" and r.coarse is None and "no person" in r.reason
+
+
+def test_resolution_checks():
+    group = _rig()
+    scaled, warn = cameras_for_frames(group, [(128, 96), SIZE])
+    assert scaled[0].K[0, 0] == pytest.approx(100.0) and "scaled" in warn[0]
+    kept, warn = cameras_for_frames(
+        CameraGroup([c.scaled_to((1088, 1920)) for c in group]), [(1080, 1920), (1088, 1920)]
+    )
+    assert kept[0].size == (1088, 1920) and "crop" in warn[0]
+    with pytest.raises(InputError, match="another aspect ratio"):
+        cameras_for_frames(group, [(48, 64), SIZE])
+
+
+def _reference12():
+    names, _, ref, _ = read_trc(POSE2SIM / "reference_pose2sim_4cam.trc")
+    ref_world = ref[..., [2, 0, 1]]
+    return ref_world[:, [names.index(TRC_NAMES[j]) for j in sk.SHARED_12]]
+
+
+@pytest.mark.slow
+def test_real_videos_played_live_through_the_whole_pipeline():
+    need(POSE2SIM / "videos" / "cam04.mp4")
+    cal = load_calibration(POSE2SIM / "Calib_qualisys.toml", cameras=["cam_01", "cam_04"])
+    videos = [POSE2SIM / "videos" / f"cam{c}.mp4" for c in ("01", "04")]
+    sources = synchronized_videos(videos, ["cam_01", "cam_04"], loop=True)
+    pipe = LivePipeline(sources, cal.group)
+    try:
+        results = _collect(pipe, 40, timeout=120)
+    finally:
+        assert pipe.stop()
+    assert all(r.frames[0].index == r.frames[1].index for r in results)  # a synchronised rig pairs frame-exact
+    ok = [r for r in results if r.status == "ok"]
+    assert len(ok) >= 0.9 * len(results)
+    ref = _reference12()
+    err = [np.linalg.norm(r.coarse[list(sk.SHARED_12)] - ref[r.frames[0].index % 100], axis=-1) for r in ok]
+    median_mm = float(np.nanmedian(err) * 1000)
+    assert median_mm <= 60.0, median_mm
+    stats = pipe.stats()
+    assert any("crop" in w for w in stats.warnings)  # 1080-wide video, 1088-wide calibration
+    assert stats.camera_fps[0] > 0 and stats.pairs >= len(results)
+
+
+@pytest.mark.slow
+def test_batch_processing_of_real_videos_is_lossless():
+    need(POSE2SIM / "videos" / "cam04.mp4")
+    cal = load_calibration(POSE2SIM / "Calib_qualisys.toml", cameras=["cam_01", "cam_04"])
+    proc = PairProcessor(cal.group)
+    try:
+        paths = [POSE2SIM / "videos" / "cam01.mp4", POSE2SIM / "videos" / "cam04.mp4"]
+        results = list(process_pairs(iter_index_pairs(paths, ["cam_01", "cam_04"]), proc))
+    finally:
+        proc.close()
+    assert [r.pair_index for r in results] == list(range(100))
+    pts = np.stack([r.coarse if r.coarse is not None else np.full((17, 3), np.nan) for r in results])
+    assert sum(r.status == "ok" for r in results) >= 95
+    median_mm = float(np.nanmedian(np.linalg.norm(pts[:, list(sk.SHARED_12)] - _reference12(), axis=-1)) * 1000)
+    assert median_mm <= 50.0, median_mm
