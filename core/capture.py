@@ -852,9 +852,9 @@ class VideoFileSource(CameraSource):
     ``loop=True`` rewinds at the end (indices and timestamps keep increasing); otherwise the source ENDS.
     ``fps`` overrides the file's frame rate (needed when the file does not state one).
     ``epoch`` plays the file as one camera of a SYNCHRONISED rig: frame k is due at
-    ``epoch + k / fps`` and stamped with exactly that time, and when decoding falls behind, frames
-    are skipped (and counted as camera drops) rather than shifting the timeline. Files recorded
-    together and played with the same epoch then pair frame by frame (see :func:`synchronized_videos`).
+    ``epoch + k / fps`` and stamped with exactly that time. When decoding falls behind, the shared
+    epoch slips so that all files of the rig slow down together. Files recorded together and played
+    with the same epoch pair frame by frame (see :func:`synchronized_videos`).
     """
 
     retry_open = False
@@ -900,7 +900,7 @@ class VideoFileSource(CameraSource):
         self._cap = cap
         self._k = 0
         now = self.clock.now_ns()
-        self._anchor_ns = now if self.epoch is None else self.epoch.resolve(now)
+        self._anchor_ns = now if self.epoch is None else self.epoch.resolve(now)  # resolves the shared epoch
         self._anchor_k = 0
 
     def _grab(self) -> bool:
@@ -921,18 +921,18 @@ class VideoFileSource(CameraSource):
                 raise EndOfStream
             t_ns = self._anchor_ns + round(k * self._period_ns)
         elif self.epoch is not None:
-            due = self._anchor_ns + round(k * self._period_ns)
-            behind = (self.clock.now_ns() - due) / self._period_ns
-            if behind > 2:  # too slow: skip frames, keep the rig's timeline
-                for _ in range(int(behind)):
-                    if not self._grab():
-                        raise EndOfStream
-                    k += 1
-                due = self._anchor_ns + round(k * self._period_ns)
+            t_line = self._anchor_ns + round(k * self._period_ns)
+            due = self.epoch.stamp(t_line)
+            if self.clock.now_ns() - due > 2 * self._period_ns:
+                # Decoding cannot keep up (a slow machine): slow the whole rig down together
+                # rather than skipping frames, whose decoding would cost as much as showing them.
+                self.epoch.fall_behind(t_line, self.clock.now_ns())
+                due = self.epoch.stamp(t_line)
             if not self.clock.sleep_until(due, self._stop):
                 return None
             if not self._grab():
                 raise EndOfStream
+            self.epoch.emitted(t_line)
             t_ns = due
         else:
             due = self._anchor_ns + round((k - self._anchor_k) * self._period_ns)
@@ -959,22 +959,57 @@ class VideoFileSource(CameraSource):
 
 
 class SharedEpoch:
-    """The common start time of video files played as one synchronised rig.
+    """The common timeline of video files played as one synchronised rig.
 
-    The first source to open fixes it at ``now + lead_s``, so every file has time to open before
-    its first frame is due.
+    Frame k of a file is due, and stamped, at ``t0 + k / fps`` plus the slip in force at that point
+    of the timeline. ``t0`` is fixed by the first file to open (``now + lead_s``, so every file has
+    time to open). When a file cannot decode fast enough, the rig slows down as a whole: the slip
+    grows, but only for timeline points no file has emitted yet, so every file stamps the same
+    moment with the same time and the files keep pairing frame by frame.
     """
 
     def __init__(self, lead_s: float = 0.15) -> None:
         self.lead_ns = int(lead_s * 1e9)
-        self._t_ns: int | None = None
+        self._t0: int | None = None
+        self._slips: list[tuple[int, int]] = [(-(2**62), 0)]  # (timeline point from, slip ns), increasing
+        self._last_emitted = -(2**62)
         self._lock = threading.Lock()
 
     def resolve(self, now_ns: int) -> int:
+        """Fix ``t0`` on first use (``now + lead``) and return it."""
         with self._lock:
-            if self._t_ns is None:
-                self._t_ns = now_ns + self.lead_ns
-            return self._t_ns
+            if self._t0 is None:
+                self._t0 = now_ns + self.lead_ns
+            return self._t0
+
+    def _slip_at(self, t_line: int) -> int:
+        slip = 0
+        for start, value in self._slips:
+            if start > t_line:
+                break
+            slip = value
+        return slip
+
+    def stamp(self, t_line: int) -> int:
+        """The clock time of timeline point ``t_line`` (ns)."""
+        with self._lock:
+            return t_line + self._slip_at(t_line)
+
+    def emitted(self, t_line: int) -> None:
+        """A file emitted its frame at timeline point ``t_line``."""
+        with self._lock:
+            self._last_emitted = max(self._last_emitted, t_line)
+
+    def fall_behind(self, t_line: int, now_ns: int) -> None:
+        """A file's frame at ``t_line`` is late at ``now_ns``: slip the rest of the timeline."""
+        with self._lock:
+            needed = now_ns - (t_line + self._slip_at(t_line))
+            if needed <= 0:
+                return
+            start = max(t_line, self._last_emitted + 1)
+            self._slips.append((start, self._slip_at(start) + needed))
+            if len(self._slips) > 64:  # keep the search short; old segments are behind every file
+                self._slips = self._slips[-32:]
 
 
 def synchronized_videos(

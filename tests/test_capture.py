@@ -375,3 +375,25 @@ def test_iterable_source_keeps_original_timestamps_and_paces_on_the_clock():
     assert src.wait_for_state(SourceState.ENDED, timeout=5)
     assert [(f.index, f.t_ns) for f in got] == [(0, 0), (1, 10), (2, 20)]
     assert src.status().failed_reads == 1
+
+
+def test_shared_epoch_slows_the_rig_without_breaking_frame_pairs():
+    from core.capture import SharedEpoch
+
+    epoch = SharedEpoch(lead_s=0.0)
+    t0 = epoch.resolve(1_000)
+    assert t0 == 1_000 and epoch.resolve(5_000) == 1_000  # the first file fixes it
+    period = 100
+    for k in range(3):  # camera A emits frames 0..2 on time
+        assert epoch.stamp(t0 + k * period) == t0 + k * period
+        epoch.emitted(t0 + k * period)
+    # camera B is still at frame 1 when the clock says frame 6 is due: the rig slips...
+    epoch.fall_behind(t0 + 1 * period, now_ns=t0 + 6 * period)
+    # ...but not for what A already emitted: both cameras stamp frames 0..2 alike
+    assert [epoch.stamp(t0 + k * period) for k in range(3)] == [t0, t0 + 100, t0 + 200]
+    # later frames are due later, by the same amount for every camera, and stay one period apart
+    later = [epoch.stamp(t0 + k * period) for k in range(3, 6)]
+    assert later[0] > t0 + 3 * period and np.all(np.diff(later) == period)
+    # a second slip never moves time backwards
+    epoch.fall_behind(t0 + 4 * period, now_ns=t0 + 2 * period)
+    assert [epoch.stamp(t0 + k * period) for k in range(3, 6)] == later
