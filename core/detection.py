@@ -115,6 +115,12 @@ class PoseDetector:
         h36 = skeleton.from_mediapipe(lm[:, [0, 1, 3]])
         return Detection(keypoints=h36, landmarks=lm, found=True, box=_box(lm[:, :2], lm[:, 3]))
 
+    def reset(self) -> None:
+        """Forget the tracking state (the next image is searched from scratch)."""
+        with self._lock:
+            if not self._closed:
+                self._pose.reset()
+
     def close(self) -> None:
         """Release MediaPipe's graph."""
         with self._lock:
@@ -133,18 +139,19 @@ class PoseDetector:
 class PersonFollower:
     """Keeps one camera's detector on one person when several are in view.
 
-    With no target yet, the full frame is searched; when the person found is off-centre, a
-    crop of the central half of the image is also tried once, so that by default CrossView
-    locks onto the person nearest the centre. Once locked, the detector runs on a crop around
+    With no target yet, the full frame is searched; when the person found is off-centre, or
+    nobody is found, the central half of the image is also searched, so that by default
+    CrossView locks onto the person nearest the centre. Once locked, the detector runs on a crop around
     the target that moves with them. :meth:`select` retargets to the person at a clicked point.
     After ``lost_after`` frames without a detection the lock is released.
     """
 
     detector: PoseDetector
-    margin: float = 0.6
+    margin: float = 0.35
     lost_after: int = 15
     _box: tuple[float, float, float, float] | None = field(default=None, init=False)
     _misses: int = field(default=0, init=False)
+    _searches: int = field(default=0, init=False)
     _probe: PoseDetector | None = field(default=None, init=False)
 
     @property
@@ -154,24 +161,27 @@ class PersonFollower:
 
     def select(self, x: float, y: float, image_size: tuple[int, int]) -> None:
         """Follow the person at pixel ``(x, y)`` (a click on that camera's view)."""
-        w, h = image_size
-        bw, bh = 0.35 * w, 0.9 * h
+        _, h = image_size
+        bw, bh = 0.3 * h, 0.8 * h  # a standing adult's box, before the first detection refines it
         self._box = (x - bw / 2, y - bh / 2, x + bw / 2, y + bh / 2)
         self._misses = 0
+        self.detector.reset()  # its tracking state belongs to the previous person
 
     def release(self) -> None:
         """Go back to the default (nearest the centre)."""
         self._box = None
         self._misses = 0
+        self._searches = 0
+        self.detector.reset()
 
     def _crop(self, image: np.ndarray, box: tuple[float, float, float, float]) -> tuple[np.ndarray, tuple[int, int]]:
+        """The image region around ``box``, grown by ``margin`` of its size on each side."""
         h, w = image.shape[:2]
         x0, y0, x1, y1 = box
-        cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
-        half = max(x1 - x0, y1 - y0) * (0.5 + self.margin)
-        half = max(half, 0.15 * max(w, h))
-        X0, Y0 = int(max(0, cx - half)), int(max(0, cy - half))
-        X1, Y1 = int(min(w, cx + half)), int(min(h, cy + half))
+        mx = max((x1 - x0) * self.margin, 0.1 * h)
+        my = max((y1 - y0) * self.margin, 0.1 * h)
+        X0, Y0 = int(max(0, x0 - mx)), int(max(0, y0 - my))
+        X1, Y1 = int(min(w, x1 + mx)), int(min(h, y1 + my))
         return image[Y0:Y1, X0:X1], (X0, Y0)
 
     def _probe_detector(self) -> PoseDetector:
@@ -184,18 +194,19 @@ class PersonFollower:
         h, w = image.shape[:2]
         if self._box is None:
             det = self.detector.detect(image)
-            if det.found and det.box is not None:
-                cx = (det.box[0] + det.box[2]) / 2
-                if abs(cx - w / 2) > 0.2 * w:
-                    # off-centre: is there someone nearer the centre?
-                    crop, off = image[:, w // 4 : 3 * w // 4], (w // 4, 0)
-                    alt = self._probe_detector().detect(crop, offset=off)
-                    if alt.found and alt.box is not None:
-                        acx = (alt.box[0] + alt.box[2]) / 2
-                        if abs(acx - w / 2) < abs(cx - w / 2) - 0.05 * w:
-                            det = alt
+            off_centre = det.found and det.box is not None and abs((det.box[0] + det.box[2]) / 2 - w / 2) > 0.2 * w
+            # Nobody found (several people can confuse the full-frame detector) or someone off-centre:
+            # look for a person in the central half. When nobody is in view, only every 5th frame pays for it.
+            self._searches += 1
+            if off_centre or (not det.found and self._searches % 5 == 1):
+                alt = self._probe_detector().detect(image[:, w // 4 : 3 * w // 4], offset=(w // 4, 0))
+                if alt.found and alt.box is not None:
+                    acx = (alt.box[0] + alt.box[2]) / 2
+                    if not det.found or abs(acx - w / 2) < abs((det.box[0] + det.box[2]) / 2 - w / 2) - 0.05 * w:
+                        det = alt
             if det.found:
                 self._box = det.box
+                self._searches = 0
             return det
         crop, off = self._crop(image, self._box)
         det = self.detector.detect(crop, offset=off)

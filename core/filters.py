@@ -17,14 +17,18 @@ class OneEuroFilter:
 
     ``min_cutoff`` (Hz) sets the smoothing at rest (lower = smoother), ``beta`` how fast the
     cut-off rises with speed (higher = less lag on fast moves). NaN samples (missing joints)
-    leave that element's state untouched and come out NaN; an element that reappears
-    restarts from its new value. Timestamps are seconds.
+    leave that element's state untouched and come out NaN; an element missing for longer than
+    ``restart_after_s`` restarts from its new value instead of gliding from a stale one.
+    Timestamps are seconds.
     """
 
-    def __init__(self, min_cutoff: float = 1.0, beta: float = 0.5, d_cutoff: float = 1.0) -> None:
+    def __init__(
+        self, min_cutoff: float = 1.0, beta: float = 0.5, d_cutoff: float = 1.0, restart_after_s: float = 0.25
+    ) -> None:
         self.min_cutoff = float(min_cutoff)
         self.beta = float(beta)
         self.d_cutoff = float(d_cutoff)
+        self.restart_after_s = float(restart_after_s)
         self.reset()
 
     def reset(self) -> None:
@@ -32,6 +36,7 @@ class OneEuroFilter:
         self._x: np.ndarray | None = None
         self._dx: np.ndarray | None = None
         self._t: float | None = None
+        self._seen: np.ndarray | None = None  # last time each element was valid (s)
 
     def set_strength(self, strength: float) -> None:
         """Map a 0..1 'smoothing strength' to the cut-off: 0 = almost raw (10 Hz), 1 = heavy (0.2 Hz)."""
@@ -45,11 +50,14 @@ class OneEuroFilter:
             self._x = x.copy()
             self._dx = np.zeros_like(x)
             self._t = float(t_s)
+            self._seen = np.where(np.isfinite(x), float(t_s), -np.inf)
             return x.copy()
         dt = t_s - self._t
         self._t = float(t_s)
         ok = np.isfinite(x)
-        fresh = ok & ~np.isfinite(self._x)  # element reappears: restart it
+        # element never seen, or missing for a while: restart it from its new value
+        fresh = ok & (~np.isfinite(self._x) | (t_s - self._seen > self.restart_after_s))
+        self._seen = np.where(ok, float(t_s), self._seen)
         dx = np.where(ok & ~fresh, (x - self._x) / dt, 0.0)
         a_d = _alpha(self.d_cutoff, dt)
         dx_hat = np.where(ok, a_d * dx + (1 - a_d) * self._dx, self._dx)

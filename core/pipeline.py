@@ -144,9 +144,13 @@ class _DetectorWorker:
                 self._follower.close()
                 self._follower.detector.close()
 
-        with contextlib.suppress(RuntimeError):
+        try:
             self._pool.submit(_close).result(timeout=5)
-        self._pool.shutdown(wait=False, cancel_futures=True)
+            idle = True
+        except (RuntimeError, TimeoutError):  # already shut down, or a detector call is stuck
+            idle = False
+        # join the worker thread when it is idle; never wait on a stuck one
+        self._pool.shutdown(wait=idle, cancel_futures=True)
 
 
 def cameras_for_frames(cameras: CameraGroup, sizes: Sequence[tuple[int, int]]) -> tuple[CameraGroup, list[str]]:

@@ -61,3 +61,13 @@ def qsettings_dir(_isolated_qsettings, tmp_path: Path) -> Path:
     path = tmp_path / "settings"
     path.mkdir()
     return path
+
+
+@pytest.fixture(scope="session")
+def static_pose_detector():
+    """One MediaPipe Pose instance (still-image mode) shared by every test that needs one."""
+    from core.detection import PoseDetector
+
+    det = PoseDetector(static_image_mode=True)
+    yield det
+    det.close()
