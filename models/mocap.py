@@ -43,27 +43,25 @@ from __future__ import annotations
 import json
 import re
 import xml.etree.ElementTree as ET
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
 
 from core.errors import InputError
+from core.export import BvhMotion, bvh_forward_kinematics, read_bvh
 from core.skeleton import JOINT_INDEX, MEDIAPIPE_TO_H36M, NUM_JOINTS
 
 __all__ = [
     "DEEPMIMIC_SCALE",
-    "BVHSkeleton",
     "Motion",
     "UrdfJoint",
     "UrdfModel",
-    "bvh_forward_kinematics",
     "deepmimic_forward_kinematics",
     "load_bvh",
     "load_deepmimic",
     "load_motion",
     "load_motion_folder",
-    "parse_bvh",
     "quat_to_matrix",
     "read_urdf",
     "up_rotation",
@@ -175,19 +173,6 @@ def axis_angle_matrix(axis: np.ndarray, angle: np.ndarray) -> np.ndarray:
     K = np.array([[0, -a[2], a[1]], [a[2], 0, -a[0]], [-a[1], a[0], 0]])
     th = np.asarray(angle, dtype=np.float64)[..., None, None]
     return np.eye(3) + np.sin(th) * K + (1 - np.cos(th)) * (K @ K)
-
-
-def _elementary(axis: str, angle_rad: np.ndarray) -> np.ndarray:
-    """Rotation about x, y or z by ``angle_rad`` (F,) -> (F, 3, 3)."""
-    c, s = np.cos(angle_rad), np.sin(angle_rad)
-    o, z = np.ones_like(c), np.zeros_like(c)
-    if axis == "x":
-        m = [o, z, z, z, c, -s, z, s, c]
-    elif axis == "y":
-        m = [c, z, s, z, o, z, -s, z, c]
-    else:
-        m = [c, -s, z, s, c, z, z, z, o]
-    return np.stack(m, axis=-1).reshape(*c.shape, 3, 3)
 
 
 _AXES = ("x", "y", "z")
@@ -436,135 +421,6 @@ def load_deepmimic(path: str | Path, urdf_path: str | Path | None = None) -> Mot
 # ----------------------------------------------------------------------------- BVH
 
 
-@dataclass(frozen=True, eq=False)
-class BVHSkeleton:
-    """A parsed BVH file. Node ``i`` has ``parents[i]`` (-1 root), ``offsets[i]`` (3,) in file units.
-
-    End sites are nodes with no channels named ``<parent>_End``. ``channels[i]`` lists the channel names of
-    node ``i`` and ``channel_start[i]`` where they begin in a motion row. ``motion`` is (F, C) file units
-    and degrees; ``frame_time`` seconds.
-    """
-
-    names: list[str]
-    parents: np.ndarray
-    offsets: np.ndarray
-    channels: list[list[str]]
-    channel_start: np.ndarray
-    is_end_site: np.ndarray
-    motion: np.ndarray
-    frame_time: float
-
-    @property
-    def num_frames(self) -> int:
-        return int(self.motion.shape[0])
-
-
-def parse_bvh(path: str | Path) -> BVHSkeleton:
-    """Parse a BVH file (hierarchy and motion). Raises :class:`InputError` on malformed files."""
-    path = Path(path)
-    try:
-        text = path.read_text(errors="replace")
-    except OSError as e:
-        raise InputError(f"Cannot read the BVH file {path}: {e}.") from e
-    head, sep, motion_text = text.partition("MOTION")
-    if not sep:
-        raise InputError(f"{path} has no MOTION section; is it a BVH file?")
-    tokens = head.split()
-    names: list[str] = []
-    parents: list[int] = []
-    offsets: list[list[float]] = []
-    channels: list[list[str]] = []
-    end: list[bool] = []
-    stack: list[int] = []
-    i = 0
-    try:
-        while i < len(tokens):
-            tok = tokens[i]
-            if tok in ("ROOT", "JOINT"):
-                names.append(tokens[i + 1])
-                parents.append(stack[-1] if stack else -1)
-                offsets.append([0.0, 0.0, 0.0])
-                channels.append([])
-                end.append(False)
-                i += 2
-            elif tok == "End":
-                parent = stack[-1]
-                names.append(f"{names[parent]}_End")
-                parents.append(parent)
-                offsets.append([0.0, 0.0, 0.0])
-                channels.append([])
-                end.append(True)
-                i += 2
-            elif tok == "{":
-                stack.append(len(names) - 1)
-                i += 1
-            elif tok == "}":
-                stack.pop()
-                i += 1
-            elif tok == "OFFSET":
-                offsets[stack[-1]] = [float(v) for v in tokens[i + 1 : i + 4]]
-                i += 4
-            elif tok == "CHANNELS":
-                n = int(tokens[i + 1])
-                channels[stack[-1]] = [c.lower() for c in tokens[i + 2 : i + 2 + n]]
-                i += 2 + n
-            else:
-                i += 1
-        lines = [ln for ln in motion_text.strip().splitlines() if ln.strip()]
-        n_frames = int(lines[0].split(":")[1])
-        frame_time = float(lines[1].split(":")[1])
-        motion = np.array([[float(v) for v in ln.split()] for ln in lines[2 : 2 + n_frames]], dtype=np.float64)
-    except (IndexError, ValueError) as e:
-        raise InputError(f"The BVH file {path} is malformed ({e}). Check that it is a complete BVH export.") from e
-    n_ch = sum(len(c) for c in channels)
-    if not names or motion.ndim != 2 or motion.shape[1] != n_ch or motion.shape[0] == 0 or frame_time <= 0:
-        raise InputError(
-            f"The BVH file {path} is inconsistent: {len(names)} nodes, {n_ch} channels, motion {motion.shape}, "
-            f"frame time {frame_time}. Re-export it."
-        )
-    starts = np.cumsum([0] + [len(c) for c in channels[:-1]])
-    return BVHSkeleton(
-        names=names,
-        parents=np.array(parents, dtype=np.int64),
-        offsets=np.array(offsets, dtype=np.float64),
-        channels=channels,
-        channel_start=starts.astype(np.int64),
-        is_end_site=np.array(end, dtype=bool),
-        motion=motion,
-        frame_time=frame_time,
-    )
-
-
-def bvh_forward_kinematics(skel: BVHSkeleton, motion: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """Global positions ``(F, N, 3)`` (file units) and rotations ``(F, N, 3, 3)`` of every node, end sites too.
-
-    ``motion`` (F, C) defaults to the file's; pass zeros for the rest pose. Rotation channels are
-    composed in the order listed (BVH convention: ``Zrotation Xrotation Yrotation`` means Rz Rx Ry);
-    position channels replace the node's offset.
-    """
-    motion = skel.motion if motion is None else np.atleast_2d(np.asarray(motion, dtype=np.float64))
-    F, N = motion.shape[0], len(skel.names)
-    pos = np.zeros((F, N, 3))
-    rot = np.zeros((F, N, 3, 3))
-    for n in range(N):  # walks the tree once; every step is vectorised over frames
-        local_t = np.broadcast_to(skel.offsets[n], (F, 3)).copy()
-        local_R = np.broadcast_to(np.eye(3), (F, 3, 3)).copy()
-        s = skel.channel_start[n]
-        for k, ch in enumerate(skel.channels[n]):
-            v = motion[:, s + k]
-            if ch.endswith("position"):
-                local_t[:, _AXES.index(ch[0])] = v
-            elif ch.endswith("rotation"):
-                local_R = local_R @ _elementary(ch[0], np.radians(v))
-        p = skel.parents[n]
-        if p < 0:
-            pos[:, n], rot[:, n] = local_t, local_R
-        else:
-            pos[:, n] = pos[:, p] + np.einsum("fij,fj->fi", rot[:, p], local_t)
-            rot[:, n] = rot[:, p] @ local_R
-    return pos, rot
-
-
 _SIDE_RE = re.compile(r"^(left|right|l|r)(.*)$")
 #: Stem aliases for each H36M limb joint, best first (exact stems after removing namespace, side and punctuation).
 _BVH_STEMS: dict[str, tuple[str, ...]] = {
@@ -590,7 +446,7 @@ def _norm_name(name: str) -> tuple[str | None, str]:
     return None, base
 
 
-def _find_bvh_joints(skel: BVHSkeleton) -> dict[str, int]:
+def _find_bvh_joints(skel: BvhMotion) -> dict[str, int]:
     """Name-based mapping of a BVH skeleton's nodes to the anatomical points (node indices)."""
     table: dict[tuple[str | None, str], int] = {}
     for i, n in enumerate(skel.names):
@@ -657,10 +513,9 @@ def load_bvh(path: str | Path, units: str | None = None) -> Motion:
     (ankle to head top, plus a typical 8 cm below the ankle) measures closest to 1.7 m.
     """
     path = Path(path)
-    skel = parse_bvh(path)
+    skel = read_bvh(path)
     idx = _find_bvh_joints(skel)
-    rest, _ = bvh_forward_kinematics(skel, np.zeros((1, skel.motion.shape[1])))
-    rest = rest[0]
+    rest = bvh_forward_kinematics(replace(skel, values=np.zeros((1, skel.values.shape[1]))))[0]
     mid_ankle = 0.5 * (rest[idx["right_ankle"]] + rest[idx["left_ankle"]])
     body = rest[idx["head_top"]] - mid_ankle
     up_i = int(np.argmax(np.abs(body)))
@@ -686,7 +541,7 @@ def load_bvh(path: str | Path, units: str | None = None) -> Motion:
     else:
         nose_rest = head + 0.45 * h * up + 0.5 * h * fwd
 
-    pos, rot = bvh_forward_kinematics(skel)
+    pos, rot = bvh_forward_kinematics(skel, return_rotations=True)
     pts = {k: pos[:, i] for k, i in idx.items() if not k.endswith("eye") and k != "head"}
     pts["nose"] = pos[:, idx["head"]] + np.einsum("fij,j->fi", rot[:, idx["head"]], nose_rest - head)
     R_up = up_rotation(source_up)

@@ -10,6 +10,7 @@ import pytest
 
 from core.camera import convergence_angle_deg
 from core.errors import InputError
+from core.export import read_bvh
 from core.skeleton import JOINT_INDEX, LR_PAIRS, MIRROR, bone_lengths
 from models import mocap, synthetic
 from models.mocap import Motion, load_motion, load_motion_folder
@@ -48,41 +49,6 @@ def test_quat_and_up_rotations():
         Ru = mocap.up_rotation(up)
         assert np.isclose(np.linalg.det(Ru), 1.0), up
         np.testing.assert_allclose(Ru @ np.array(vec, float), [0, 0, 1], atol=1e-12)
-
-
-def test_bvh_fk_on_a_known_chain(tmp_path):
-    """Channel order and composition: a 90 deg Z rotation at the root turns the +Y bone to -X."""
-    text = """HIERARCHY
-ROOT Hips
-{
-  OFFSET 0 0 0
-  CHANNELS 6 Xposition Yposition Zposition Zrotation Xrotation Yrotation
-  JOINT Child
-  {
-    OFFSET 0 10 0
-    CHANNELS 3 Zrotation Xrotation Yrotation
-    End Site
-    {
-      OFFSET 0 5 0
-    }
-  }
-}
-MOTION
-Frames: 2
-Frame Time: 0.5
-1 2 3 0 0 0 0 0 0
-0 0 0 90 0 0 0 90 0
-"""
-    p = tmp_path / "chain.bvh"
-    p.write_text(text)
-    skel = mocap.parse_bvh(p)
-    assert skel.names == ["Hips", "Child", "Child_End"]
-    assert skel.frame_time == 0.5 and skel.num_frames == 2
-    pos, _ = mocap.bvh_forward_kinematics(skel)
-    np.testing.assert_allclose(pos[0], [[1, 2, 3], [1, 12, 3], [1, 17, 3]], atol=1e-9)
-    # frame 1: root Rz(90) maps +Y to -X; the child's Rx(90) then maps its +Y offset to +Z (in the root frame)
-    np.testing.assert_allclose(pos[1, 1], [-10, 0, 0], atol=1e-9)
-    np.testing.assert_allclose(pos[1, 2], [-10, 0, 5], atol=1e-9)
 
 
 def test_bad_files_raise_input_errors(tmp_path):
@@ -166,12 +132,12 @@ def test_deepmimic_scale_puts_soles_on_the_floor():
 
 @needs_mocap
 def test_bvh_name_mapping_and_units():
-    mixamo = mocap.parse_bvh(MOCAP / "bvh" / "test_freebvh.bvh")
+    mixamo = read_bvh(MOCAP / "bvh" / "test_freebvh.bvh")
     idx = mocap._find_bvh_joints(mixamo)
     assert mixamo.names[idx["right_shoulder"]] == "mixamorig:RightArm"  # not the clavicle 'RightShoulder'
     assert mixamo.names[idx["left_knee"]] == "mixamorig:LeftLeg"
     assert mixamo.names[idx["head_top"]] == "mixamorig:HeadTop_End"
-    bank = mocap.parse_bvh(MOCAP / "bvh" / "test_mocapbank.bvh")
+    bank = read_bvh(MOCAP / "bvh" / "test_mocapbank.bvh")
     idx = mocap._find_bvh_joints(bank)
     assert bank.names[idx["right_shoulder"]] == "RightShoulder"  # the collar there is 'RightCollar'
     assert bank.names[idx["left_wrist"]] == "LeftWrist"
