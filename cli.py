@@ -62,12 +62,92 @@ def _run_triangulate(args: argparse.Namespace) -> int:
     return 0
 
 
+# --------------------------------------------------------------------------- calibrate
+def _add_calibrate(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--cam0", required=True, help="camera 1: a video file, a folder of images or a glob (left*.jpg)")
+    p.add_argument("--cam1", required=True, help="camera 2: a video file, a folder of images or a glob")
+    p.add_argument(
+        "--board",
+        required=True,
+        help="board TOML (CrossView or Caliscope charuco.toml), or chessboard:COLSxROWS:SQUARE_M, "
+        "or charuco:COLSxROWS:SQUARE_M:MARKER_M:DICT[:legacy][:inverted]",
+    )
+    p.add_argument("--out", required=True, type=Path, help="calibration TOML to write (metres)")
+    p.add_argument("--timestamps", type=Path, help="capture times CSV used to pair video frames")
+    p.add_argument("--names", default="cam_0,cam_1", help="camera names written in the file (default cam_0,cam_1)")
+    p.add_argument("--json", action="store_true", help="print the figures as JSON")
+
+
+def _progress_bar(json_mode: bool) -> Callable[[float, str], None] | None:
+    if json_mode:
+        return None
+
+    def show(fraction: float, message: str) -> None:
+        width = 30
+        done = int(round(width * max(0.0, min(1.0, fraction))))
+        print(
+            f"\r[{'#' * done}{'.' * (width - done)}] {100 * fraction:5.1f}% {message[:60]:<60}", end="", file=sys.stderr
+        )
+        if fraction >= 1.0:
+            print(file=sys.stderr)
+
+    return show
+
+
+def _run_calibrate(args: argparse.Namespace) -> int:
+    from calibration.headless import calibrate_from_paths
+
+    names = _split_names(args.names)
+    result = calibrate_from_paths(
+        args.cam0,
+        args.cam1,
+        args.board,
+        args.out,
+        timestamps=args.timestamps,
+        progress=_progress_bar(args.json),
+        names=tuple(names),
+    )
+    if args.json:
+        _print_json(result.to_json())
+    else:
+        print(file=sys.stderr)
+        print(result.summary())
+    return 0
+
+
+def _add_print_board(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--board", required=True, help="board TOML or spec, as for calibrate")
+    p.add_argument("--out", required=True, type=Path, help="sheet to write: .pdf or .png, at true physical size")
+    p.add_argument("--paper", default="A4", help="paper size: A4, Letter, A3 ... (default A4)")
+    p.add_argument("--dpi", type=float, default=300.0)
+
+
+def _run_print_board(args: argparse.Namespace) -> int:
+    from calibration.io import resolve_board
+    from calibration.printing import save_print_sheet
+
+    board = resolve_board(args.board)
+    save_print_sheet(board, args.out, paper=args.paper, dpi=args.dpi)
+    print(f"wrote {args.out}: {board.describe()} on {args.paper}; print at 100% scale (no 'fit to page').")
+    return 0
+
+
 #: name -> (help, add_arguments, handler)
 COMMANDS: dict[str, tuple[str, Callable[[argparse.ArgumentParser], None], Handler]] = {
     "triangulate": (
         "triangulate 2D keypoints from several calibrated cameras into 3D (npz in, npz out)",
         _add_triangulate,
         _run_triangulate,
+    ),
+    "calibrate": (
+        "stereo-calibrate two cameras from videos or image folders of a chessboard or ChArUco board",
+        _add_calibrate,
+        _run_calibrate,
+    ),
+    "print-board": (
+        "write a calibration board as a PDF/PNG sheet at true physical size",
+        _add_print_board,
+        _run_print_board,
     ),
 }
 
