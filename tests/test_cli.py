@@ -1,3 +1,4 @@
+import json
 import subprocess
 import sys
 
@@ -7,7 +8,7 @@ import pytest
 from cli import build_parser, main
 from core import skeleton as sk
 from core.keypoints_io import load_openpose_folder, save_keypoints_npz
-from tests.paths import POSE2SIM, REPO, need
+from tests.paths import POSE2SIM, REPO, SHARED_DATA, need
 
 
 def _run(*args):
@@ -102,3 +103,49 @@ def test_triangulate_command_errors_are_clear(keypoints_npz, tmp_path, capsys):
     )
     assert code == 2 and "expected an (F, 17, 3) array" in capsys.readouterr().err
     assert not (tmp_path / "x.npz").exists()
+
+
+def test_calibrate_command_on_real_stereo_images(tmp_path):
+    folder = need(SHARED_DATA / "calibration" / "opencv_stereo_9x6")
+    out = tmp_path / "stereo.toml"
+    res = _run(
+        "calibrate",
+        "--cam0",
+        str(folder / "left*.jpg"),
+        "--cam1",
+        str(folder / "right*.jpg"),
+        "--board",
+        "chessboard:9x6:1.0",
+        "--out",
+        str(out),
+        "--json",
+    )
+    assert res.returncode == 0, res.stderr
+    figures = json.loads(res.stdout)
+    assert figures["stereo_rms_px"] <= 0.46 and abs(figures["baseline_m"] - 3.345) / 3.345 < 0.02
+    from core.calibration_io import load_calibration
+
+    cal = load_calibration(out, expected_cameras=2)
+    assert cal.units == "m" and not cal.units_assumed
+    # the wrong board for the footage: a clear message, no traceback, no file
+    bad = tmp_path / "bad.toml"
+    res = _run(
+        "calibrate",
+        "--cam0",
+        str(folder / "left*.jpg"),
+        "--cam1",
+        str(folder / "right*.jpg"),
+        "--board",
+        "chessboard:7x6:1.0",
+        "--out",
+        str(bad),
+    )
+    assert res.returncode == 2 and "Traceback" not in res.stderr
+    assert "9x6" in res.stderr and not bad.exists()
+
+
+def test_print_board_command(tmp_path):
+    out = tmp_path / "board.pdf"
+    res = _run("print-board", "--board", "charuco:5x7:0.03:0.022:DICT_6X6_250", "--out", str(out))
+    assert res.returncode == 0, res.stderr
+    assert out.read_bytes().startswith(b"%PDF") and "print at 100%" in res.stdout
