@@ -29,3 +29,7 @@ class ModelError(CrossViewError):
 
 class InputError(CrossViewError):
     """An input file (keypoints, video, board definition...) is missing or malformed."""
+
+
+class ExportError(CrossViewError):
+    """Motion could not be exported (nothing to export, bad input, unwritable path...)."""

@@ -37,7 +37,7 @@ from pathlib import Path
 
 import numpy as np
 
-from core.errors import CrossViewError, InputError
+from core.errors import ExportError, InputError
 from core.skeleton import BONES, JOINT_NAMES, JOINT_PART, MARKER_NAMES, NUM_JOINTS, PARENTS, PART_NAMES, SIDE
 
 __all__ = [
@@ -66,10 +66,6 @@ __all__ = [
 #: The export formats, in the order shown to users.
 FORMATS: tuple[str, ...] = ("trc", "c3d", "csv", "json", "bvh")
 _SUFFIXES = {f".{f}": f for f in FORMATS}
-
-
-class ExportError(CrossViewError):
-    """Motion could not be exported (nothing to export, bad input, unwritable path...)."""
 
 
 # ----------------------------------------------------------------------------- frames
