@@ -160,6 +160,9 @@ def build_parser() -> argparse.ArgumentParser:
         "Without a command, the desktop application starts.",
     )
     parser.add_argument("--version", action="version", version=f"CrossView {__version__}")
+    parser.add_argument(
+        "--demo", action="store_true", help="start the app with the demo running (two recorded views of a real person)"
+    )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", title="commands")
     for name, (help_text, add_args, handler) in COMMANDS.items():
         p = sub.add_parser(name, help=help_text, description=help_text)

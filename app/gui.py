@@ -68,6 +68,7 @@ def run_gui(argv_options: argparse.Namespace | Sequence[str] | None = None) -> i
 
     ``argv_options`` is either an ``argparse.Namespace`` (attributes used when present: ``settings_dir``
     to keep settings in ``<dir>/CrossView.ini`` instead of the user's, ``tab`` to open on a tab by name,
+    ``demo`` to start the Live tab's demo at once,
     ``calibration`` a TOML path to open at start, ``qt_args`` extra Qt arguments), or a list of extra
     Qt command-line arguments, or None.
     """
@@ -81,10 +82,17 @@ def run_gui(argv_options: argparse.Namespace | Sequence[str] | None = None) -> i
     if tab and tab not in TAB_NAMES:
         raise InputError(f"there is no tab named {tab!r}; choose one of {', '.join(TAB_NAMES)}.")
     app = create_application(qt_args)
-    window = MainWindow(settings=_settings_for(getattr(opts, "settings_dir", None)))
+    from app.tabs import connect_tabs, create_tabs
+
+    settings = _settings_for(getattr(opts, "settings_dir", None))
+    window = MainWindow(settings=settings, tabs=create_tabs(settings))
+    connect_tabs(window)
     if tab:
         window.set_current_tab(tab)
     window.show()
+    if getattr(opts, "demo", False):
+        window.set_current_tab("Live")
+        QtCore.QTimer.singleShot(0, window.tab("Live").start_demo)
 
     previous_hook = sys.excepthook
 

@@ -83,13 +83,16 @@ class Frame:
 
     ``camera``: name of the source; ``index``: frame number within that source (gaps mean frames the
     camera itself dropped, where the source knows them); ``t_ns``: capture time, integer nanoseconds of
-    the source clock, taken at ``grab()``; ``image``: ``(H, W, 3)`` BGR ``uint8``.
+    the source clock, taken at ``grab()``; ``image``: ``(H, W, 3)`` BGR ``uint8``; ``exact_index``: True
+    when the index is the source's own frame number (files, replays, the simulator), so that only index
+    gaps mean dropped frames; False for devices, whose frames are numbered as they arrive.
     """
 
     camera: str
     index: int
     t_ns: int
     image: np.ndarray
+    exact_index: bool = False
 
 
 class SourceState(enum.Enum):
@@ -508,10 +511,11 @@ class CameraSource(ABC):
             log.exception("closing camera %s failed", self.name)
 
     def _deliver(self, t_ns: int, image: np.ndarray, index: int | None) -> None:
+        exact = index is not None
         if index is None:
             index = self._next_index
         self._next_index = index + 1
-        frame = Frame(camera=self.name, index=int(index), t_ns=int(t_ns), image=image)
+        frame = Frame(camera=self.name, index=int(index), t_ns=int(t_ns), image=image, exact_index=exact)
         now = self.clock.now_ns()
         with self._cond:
             self._ring.append(frame)

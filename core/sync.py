@@ -69,7 +69,8 @@ class SyncStats:
     - ``unpaired``: frames the synchroniser discarded for lack of a partner within tolerance.
     - ``late``: frames rejected on arrival because they were older than the camera's watermark (arrived more
       than ``max_latency`` after capture, or not after the previous frame of that camera).
-    - ``camera_dropped``: frames the CAMERA never delivered, estimated from index gaps and timestamp gaps
+    - ``camera_dropped``: frames the CAMERA never delivered: index gaps, and for devices (whose frames are numbered
+      as they arrive, ``Frame.exact_index`` False) timestamp gaps
       (a gap over 1.5 nominal periods counts ``round(gap / period) - 1`` frames).
     - ``pending``: frames waiting for look-ahead.
     - ``skew_last_ms`` (signed), ``skew_mean_ms`` and ``skew_max_ms`` (of ``|skew|``) over the last
@@ -228,7 +229,8 @@ class FrameSynchronizer:
         if li is not None and lt is not None:
             gap_idx = frame.index - li - 1 if frame.index > li else 0
             gap_t = 0
-            if self._period_ns is not None and frame.t_ns > lt:
+            # timestamps only tell of drops when the index cannot (devices number frames as they come)
+            if self._period_ns is not None and frame.t_ns > lt and not frame.exact_index:
                 dt = frame.t_ns - lt
                 if dt > 1.5 * self._period_ns[c]:
                     gap_t = int(round(dt / self._period_ns[c])) - 1

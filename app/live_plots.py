@@ -1,0 +1,117 @@
+"""A small pyqtgraph plot of frame rates (left axis, frames/s) and latency (right axis, ms) over the last 30 s.
+
+Samples come at ~2 Hz from the Live tab's statistics; x is seconds relative to the newest sample. Qt only.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6 import QtWidgets
+
+from app.style import BASE, BORDER, MUTED
+
+WINDOW_S = 30.0
+PAIRED_COLOUR = "#7f8aa3"
+PROCESSED_COLOUR = "#3ea6f5"
+LATENCY_COLOUR = "#f5a53e"
+
+
+class RatePlot(QtWidgets.QWidget):
+    """Paired and processed fps and median end-to-end latency over the last :data:`WINDOW_S` seconds."""
+
+    def __init__(self, parent: QtWidgets.QWidget | None = None, window_s: float = WINDOW_S) -> None:
+        super().__init__(parent)
+        self.window_s = float(window_s)
+        n = int(window_s * 4) + 8
+        self._t: deque[float] = deque(maxlen=n)
+        self._paired: deque[float] = deque(maxlen=n)
+        self._processed: deque[float] = deque(maxlen=n)
+        self._latency: deque[float] = deque(maxlen=n)
+
+        lay = QtWidgets.QVBoxLayout(self)
+        lay.setContentsMargins(0, 0, 0, 0)
+        lay.setSpacing(2)
+        legend = QtWidgets.QLabel(
+            f'<span style="color:{PROCESSED_COLOUR}">━ processed fps</span>&nbsp;&nbsp;'
+            f'<span style="color:{PAIRED_COLOUR}">━ paired fps</span>&nbsp;&nbsp;'
+            f'<span style="color:{LATENCY_COLOUR}">━ latency ms (right)</span>'
+            f'&nbsp;&nbsp;<span style="color:{MUTED}">· last {window_s:.0f} s</span>'
+        )
+        legend.setObjectName("plotLegend")
+        lay.addWidget(legend)
+
+        self.plot = pg.PlotWidget(background=BASE)
+        self.plot.setMinimumHeight(70)
+        self.plot.setMenuEnabled(False)
+        self.plot.setMouseEnabled(x=False, y=False)
+        self.plot.hideButtons()
+        item = self.plot.getPlotItem()
+        item.setContentsMargins(0, 2, 0, 0)
+        item.showGrid(x=True, y=True, alpha=0.12)
+        item.setXRange(-self.window_s, 0, padding=0)
+        item.getViewBox().setYRange(0, 30, padding=0)
+        item.getViewBox().enableAutoRange(axis="y", enable=False)
+        for name in ("left", "bottom", "right"):
+            axis = item.getAxis(name)
+            axis.setPen(pg.mkPen(BORDER))
+            axis.setTextPen(pg.mkPen(MUTED))
+        item.getAxis("left").setWidth(32)
+        item.getAxis("bottom").setHeight(18)
+        item.showAxis("right")
+        self._vb2 = pg.ViewBox()
+        self._vb2.setMouseEnabled(x=False, y=False)
+        item.scene().addItem(self._vb2)
+        item.getAxis("right").linkToView(self._vb2)
+        item.getAxis("right").setWidth(38)
+        self._vb2.setXLink(item)
+        item.getViewBox().sigResized.connect(self._sync_views)
+        self._paired_curve = item.plot(pen=pg.mkPen(PAIRED_COLOUR, width=1.4))
+        self._processed_curve = item.plot(pen=pg.mkPen(PROCESSED_COLOUR, width=2))
+        self._latency_curve = pg.PlotDataItem(pen=pg.mkPen(LATENCY_COLOUR, width=1.6))
+        self._vb2.addItem(self._latency_curve)
+        self._vb2.setYRange(0, 500, padding=0)
+        lay.addWidget(self.plot, 1)
+
+    def _sync_views(self) -> None:
+        item = self.plot.getPlotItem()
+        self._vb2.setGeometry(item.getViewBox().sceneBoundingRect())
+        self._vb2.linkedViewChanged(item.getViewBox(), self._vb2.XAxis)
+
+    def clear(self) -> None:
+        for d in (self._t, self._paired, self._processed, self._latency):
+            d.clear()
+        self._redraw()
+
+    def add(self, t_s: float, paired_fps: float, processed_fps: float, latency_ms: float) -> None:
+        """One sample at ``t_s`` seconds (monotonic clock): fps values and the median latency in ms (NaN: none)."""
+        self._t.append(float(t_s))
+        self._paired.append(float(paired_fps))
+        self._processed.append(float(processed_fps))
+        self._latency.append(float(latency_ms))
+        while self._t and self._t[-1] - self._t[0] > self.window_s + 1.0:
+            for d in (self._t, self._paired, self._processed, self._latency):
+                d.popleft()
+        self._redraw()
+
+    def samples(self) -> int:
+        return len(self._t)
+
+    def _redraw(self) -> None:
+        if not self._t:
+            for c in (self._paired_curve, self._processed_curve, self._latency_curve):
+                c.setData([], [])
+            return
+        t = np.asarray(self._t) - self._t[-1]
+        paired, processed, lat = (np.asarray(d) for d in (self._paired, self._processed, self._latency))
+        self._paired_curve.setData(t, paired)
+        self._processed_curve.setData(t, processed)
+        ok = np.isfinite(lat)
+        self._latency_curve.setData(t[ok], lat[ok])
+        fps_top = max(10.0, float(np.nanmax(np.concatenate([paired, processed]))) * 1.2)
+        self.plot.getPlotItem().getViewBox().setYRange(0, fps_top, padding=0)
+        lat_top = max(100.0, float(lat[ok].max()) * 1.2) if ok.any() else 500.0
+        self._vb2.setYRange(0, lat_top, padding=0)
+        self._sync_views()
