@@ -132,6 +132,96 @@ def _run_print_board(args: argparse.Namespace) -> int:
     return 0
 
 
+# --------------------------------------------------------------------------- sessions
+def _add_import(p: argparse.ArgumentParser) -> None:
+    p.add_argument("video_a", type=Path, help="video of the first camera")
+    p.add_argument("video_b", type=Path, help="video of the second camera")
+    p.add_argument("--calib", required=True, type=Path, help="calibration TOML of the two cameras")
+    p.add_argument("--cameras", help="the calibration's names of the two cameras, in video order (e.g. cam_01,cam_04)")
+    p.add_argument(
+        "--timestamps",
+        type=Path,
+        help="capture times of every frame: CrossView's camera,frame_index,t_ns or Caliscope's "
+        "sync_index,cam_id,frame_time (s); without it frames pair by index",
+    )
+    p.add_argument("--reencode", action="store_true", help="re-encode the videos to MJPEG/AVI instead of copying")
+    p.add_argument("--out", required=True, type=Path, help="the new session folder")
+    p.add_argument("--json", action="store_true", help="print a JSON summary")
+
+
+def _run_import(args: argparse.Namespace) -> int:
+    from core.session_ops import import_videos, text_progress
+
+    summary = import_videos(
+        args.video_a,
+        args.video_b,
+        args.calib,
+        args.out,
+        cameras=_split_names(args.cameras),
+        timestamps=args.timestamps,
+        reencode=args.reencode,
+        progress=None if args.json else text_progress(),
+    )
+    if args.json:
+        _print_json(summary)
+    else:
+        for w in summary["warnings"]:
+            print(f"warning: {w}", file=sys.stderr)
+        print(
+            f"session {summary['session']}: {summary['pairs']} frame pairs ({summary['pairing']}) from "
+            f"{', '.join(f'{n} {c} frames' for n, c in summary['frames'].items())}"
+        )
+    return 0
+
+
+def _add_process(p: argparse.ArgumentParser) -> None:
+    p.add_argument("session", type=Path, help="session folder")
+    p.add_argument("--no-refine", action="store_true", help="skip the CV-UGCN refinement")
+    p.add_argument("--json", action="store_true", help="print a JSON summary")
+
+
+def _run_process(args: argparse.Namespace) -> int:
+    from core.session_ops import process_session, text_progress
+
+    summary = process_session(args.session, refine=not args.no_refine, progress=text_progress())
+    if args.json:
+        _print_json(summary)
+    else:
+        for w in summary["warnings"]:
+            print(f"warning: {w}", file=sys.stderr)
+        err = summary["median_reprojection_error_px"]
+        print(
+            f"{summary['frames']} frames, {summary['percent_with_3d']:.1f}% with 3D, median reprojection error "
+            f"{'n/a' if err is None else f'{err:.2f} px'}; refinement: {summary['refinement']}; "
+            f"{summary['seconds']:.1f} s ({summary['seconds_per_100_frames']:.1f} s per 100 frames)"
+        )
+    return 0
+
+
+def _add_export(p: argparse.ArgumentParser) -> None:
+    from core.export import FORMATS
+
+    p.add_argument("session", type=Path, help="processed session folder")
+    p.add_argument("--format", required=True, choices=FORMATS, help="output format")
+    p.add_argument("--which", choices=("coarse", "refined"), help="which 3D (default: refined when available)")
+    p.add_argument("--out", required=True, type=Path, help="output file")
+    p.add_argument("--json", action="store_true", help="print a JSON summary")
+
+
+def _run_export(args: argparse.Namespace) -> int:
+    from core.session_ops import export_session
+
+    summary = export_session(args.session, args.format, args.out, which=args.which)
+    if args.json:
+        _print_json(summary)
+    else:
+        print(
+            f"wrote {summary['out']}: {summary['frames']} frames ({summary['frames_with_3d']} with 3D, "
+            f"{summary['which']}), world up {summary['up_axis']} ({summary['up_axis_reason']})"
+        )
+    return 0
+
+
 #: name -> (help, add_arguments, handler)
 COMMANDS: dict[str, tuple[str, Callable[[argparse.ArgumentParser], None], Handler]] = {
     "triangulate": (
@@ -144,6 +234,9 @@ COMMANDS: dict[str, tuple[str, Callable[[argparse.ArgumentParser], None], Handle
         _add_calibrate,
         _run_calibrate,
     ),
+    "import": ("make a session from two videos and a calibration", _add_import, _run_import),
+    "process": ("detect, triangulate and refine every frame pair of a session", _add_process, _run_process),
+    "export": ("export a processed session's 3D motion (TRC, C3D, CSV, JSON, BVH)", _add_export, _run_export),
     "print-board": (
         "write a calibration board as a PDF/PNG sheet at true physical size",
         _add_print_board,

@@ -22,9 +22,10 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
-import numpy as np
 from PySide6 import QtCore
 
+from app.skeleton_view import UP_AXES
+from core import calibration_io
 from core.calibration_io import CalibrationFile
 from core.camera import CameraGroup
 from core.capture import CameraSource, Frame, SourceStatus
@@ -41,36 +42,10 @@ STATS_HZ = 2.0
 #: How long a synchronous stop waits for a start or stop worker, milliseconds.
 WORKER_WAIT_MS = 15000
 
-#: Up axes the 3D view can show (see ``app.skeleton_view.UP_AXES``), as unit vectors of the world frame.
-_UP_VECTORS: dict[str, np.ndarray] = {
-    "+z": np.array([0.0, 0.0, 1.0]),
-    "-y": np.array([0.0, -1.0, 0.0]),
-    "+y": np.array([0.0, 1.0, 0.0]),
-}
-
 
 def infer_world_up(calib: CalibrationFile | None, group: CameraGroup) -> tuple[str, str]:
-    """The world's up axis for the 3D view, and how it was decided (a short phrase for the user).
-
-    1. The calibration's own ``world_up`` metadata when the view can show it ("+z", "-y", "+y").
-    2. A world that is a camera's frame (``group.origin`` set): "-y" (image y points down).
-    3. Otherwise the cameras' image-up vectors (``-R[1]``, world coordinates) averaged: the supported axis
-       nearest to them, when they agree (cosine > 0.5); else "+z".
-    """
-    declared = calib.world_up if calib is not None else None
-    if declared in _UP_VECTORS:
-        return declared, "from the calibration"
-    if group.origin is not None:
-        return "-y", f"world is camera '{group.origin}' frame"
-    image_up = -np.stack([c.R[1] for c in group])  # (V, 3): each camera's image-up direction in the world
-    mean = image_up.mean(axis=0)
-    norm = float(np.linalg.norm(mean))
-    if norm > 1e-9:
-        mean /= norm
-        best = max(_UP_VECTORS, key=lambda k: float(mean @ _UP_VECTORS[k]))
-        if float(mean @ _UP_VECTORS[best]) > 0.5:
-            return best, "inferred from the cameras"
-    return "+z", "assumed (cameras disagree)"
+    """The world's up axis among those the 3D view can show, and how it was decided (a short phrase)."""
+    return calibration_io.infer_world_up(calib, group, allowed=tuple(UP_AXES))
 
 
 @dataclass

@@ -324,3 +324,48 @@ def save_calibration(path: str | os.PathLike, group: CameraGroup, metadata: dict
     except OSError as exc:
         raise CalibrationFileError(f"could not write calibration file '{path}': {exc.strerror or exc}.") from None
     return path
+
+
+#: Up axes a world frame may have (see core.export.up_axis_rotation).
+UP_AXES: tuple[str, ...] = ("+x", "-x", "+y", "-y", "+z", "-z")
+_AXIS_VECTORS = {
+    "+x": np.array([1.0, 0, 0]),
+    "-x": np.array([-1.0, 0, 0]),
+    "+y": np.array([0, 1.0, 0]),
+    "-y": np.array([0, -1.0, 0]),
+    "+z": np.array([0, 0, 1.0]),
+    "-z": np.array([0, 0, -1.0]),
+}
+
+
+def infer_world_up(
+    calibration: CalibrationFile | None, group: CameraGroup, allowed: Sequence[str] = UP_AXES
+) -> tuple[str, str]:
+    """The world frame's up axis (``"+z"``, ``"-y"``...) and how it was decided, as a short phrase.
+
+    The one rule, used by export, the 3D view and sessions:
+
+    1. the calibration's ``world_up`` metadata, when it is one of ``allowed``;
+    2. a world that is a camera's own frame (``group.origin`` set): ``"-y"`` (image y points down);
+    3. the cameras' image-up directions (``-R[1]`` in world coordinates) averaged: the allowed axis nearest to
+       them when they agree (cosine > 0.5); else ``"+z"`` (or the first allowed axis).
+    """
+    declared = calibration.world_up if calibration is not None else None
+    if declared is not None:
+        spec = declared.strip().lower()
+        spec = "+" + spec if len(spec) == 1 else spec
+        if spec in allowed:
+            return spec, "from the calibration"
+    if group.origin is not None and "-y" in allowed:
+        return "-y", f"world is camera '{group.origin}' frame"
+    fallback = "+z" if "+z" in allowed else allowed[0]
+    if len(group) == 0:
+        return fallback, "assumed (no cameras)"
+    mean = -np.stack([c.R[1] for c in group]).mean(axis=0)
+    norm = float(np.linalg.norm(mean))
+    if norm > 1e-9:
+        mean /= norm
+        best = max(allowed, key=lambda k: float(mean @ _AXIS_VECTORS[k]))
+        if float(mean @ _AXIS_VECTORS[best]) > 0.5:
+            return best, "inferred from the cameras"
+    return fallback, "assumed (cameras disagree)"
