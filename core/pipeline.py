@@ -32,6 +32,7 @@ from core.capture import CameraSource, Frame, SourceState
 from core.detection import Detection, PersonFollower, PoseDetector
 from core.errors import CameraError, InputError
 from core.filters import OneEuroFilter
+from core.swaps import fix_left_right_swaps
 from core.sync import FramePair, LiveSynchronizer
 from core.triangulation import DEFAULT_MIN_CONFIDENCE, triangulate
 
@@ -90,6 +91,8 @@ class PoseResult:
     display: np.ndarray | None = None
     skew_ms: float = 0.0
     times: StageTimes = field(default_factory=StageTimes)
+    relabelled: str = ""
+    """Left/right labels repaired in one view before triangulating ("", "legs", "arms", "limbs", "body")."""
 
     @property
     def has_3d(self) -> bool:
@@ -194,6 +197,7 @@ class PairProcessor:
 
     ``cameras`` are the two calibrated cameras in the same order as the pair's frames.
     ``refine_hook`` is optional; ``smoothing`` is a One-Euro filter for display (raw values are kept).
+    ``fix_swaps`` repairs left/right label swaps between the views before triangulating (core.swaps).
     """
 
     def __init__(
@@ -203,6 +207,7 @@ class PairProcessor:
         min_confidence: float = DEFAULT_MIN_CONFIDENCE,
         smoothing: OneEuroFilter | None = None,
         detector_factory: Callable[[], PoseDetector] = PoseDetector,
+        fix_swaps: bool = True,
     ) -> None:
         if len(cameras) != 2:
             raise InputError(f"the pipeline needs exactly two cameras, got {len(cameras)} ({cameras.names}).")
@@ -211,6 +216,7 @@ class PairProcessor:
         self.refine_hook = refine_hook
         self.refine_enabled = refine_hook is not None
         self.min_confidence = min_confidence
+        self.fix_swaps = fix_swaps
         self.smoothing = smoothing if smoothing is not None else OneEuroFilter()
         self.smoothing_enabled = True
         self.warnings: list[str] = []
@@ -279,6 +285,14 @@ class PairProcessor:
                 **base,
             )
         t0 = time.perf_counter()
+        relabelled = ""
+        if self.fix_swaps:
+            pts, conf, kind = fix_left_right_swaps(
+                kp[:, None, :, :2], kp[:, None, :, 2], self.cameras, min_confidence=self.min_confidence
+            )
+            kp = np.concatenate([pts[:, 0], conf[:, 0, :, None]], axis=-1)
+            relabelled = str(kind[0])
+            base["keypoints2d"] = kp
         tri = triangulate(kp[:, None, :, :2], kp[:, None, :, 2], self.cameras, min_confidence=self.min_confidence)
         times.triangulate_ms = (time.perf_counter() - t0) * 1e3
         points = tri.points[0]
@@ -292,7 +306,12 @@ class PairProcessor:
                 **base,
             )
         return PoseResult(
-            coarse=points, reprojection_error_px=tri.reprojection_error_px[0], status="ok", times=times, **base
+            coarse=points,
+            reprojection_error_px=tri.reprojection_error_px[0],
+            status="ok",
+            times=times,
+            relabelled=relabelled,
+            **base,
         )
 
     def refine_and_smooth(self, result: PoseResult) -> PoseResult:

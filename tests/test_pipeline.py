@@ -55,8 +55,10 @@ class FakeDetector:
     ``blind`` makes it see nobody; ``gate`` (a Semaphore) makes each call wait for the test's permission.
     """
 
-    def __init__(self, cam: Camera, blind: bool = False, gate: threading.Semaphore | None = None) -> None:
-        self.cam, self.blind, self.gate = cam, blind, gate
+    def __init__(
+        self, cam: Camera, blind: bool = False, gate: threading.Semaphore | None = None, mirrored: bool = False
+    ) -> None:
+        self.cam, self.blind, self.gate, self.mirrored = cam, blind, gate, mirrored
         self.calls = 0
 
     def detect(self, image: np.ndarray, offset=(0.0, 0.0)) -> Detection:
@@ -68,6 +70,8 @@ class FakeDetector:
         k = int(image[0, 0, 0]) + 256 * int(image[0, 0, 1])
         uv = self.cam.project(_truth(k))
         kp = np.concatenate([uv, np.full((17, 1), 0.9)], axis=1)
+        if self.mirrored:  # a detector that swaps the person's left and right
+            kp = kp[sk.MIRROR]
         return Detection(keypoints=kp, found=True, box=(uv[:, 0].min(), uv[:, 1].min(), uv[:, 0].max(), uv[:, 1].max()))
 
     def close(self) -> None:
@@ -174,6 +178,18 @@ def test_only_one_camera_seeing_the_person_gives_no_3d_with_the_reason():
     assert all(r.status == "one_view" and r.coarse is None for r in results)
     assert "only left sees the person" in results[0].reason
     assert np.isfinite(results[0].keypoints2d[0]).all() and np.isnan(results[0].keypoints2d[1, :, :2]).all()
+
+
+def test_a_view_with_left_and_right_swapped_is_repaired_before_triangulation():
+    group = _rig()
+    pipe = LivePipeline(_sources(), group, detector_factory=_factory(group, b={"mirrored": True}))
+    try:
+        results = _collect(pipe, 5)
+    finally:
+        pipe.stop()
+    for r in results:
+        assert r.status == "ok" and r.relabelled == "body"
+        np.testing.assert_allclose(r.coarse, _truth(r.frames[0].index), atol=1e-6)
 
 
 def test_nobody_in_view():

@@ -1,0 +1,321 @@
+"""Input preparation for CV-UGCN, shared by training and inference, and the way back to the world.
+
+Units: metres for 3D, pixels for 2D. Shapes: ``F`` frames (or samples), ``V = 2`` views, ``J = 17``
+joints (core/skeleton.py). Extrinsics follow core/camera.py: ``X_cam = R @ X_world + t``.
+
+The steps (docs/cv_ugcn.md, "Pipeline"):
+
+1. :func:`triangulate_pair` - confidence-weighted DLT of the two views' 2D -> coarse world pose ``(F, J, 3)``.
+2. :func:`prepare` - the world pose expressed in each camera's frame ``(F, V, J, 3)``, its missing joints
+   filled (:func:`fill_missing`), then root-centred (pelvis subtracted). That is the network input ``x``;
+   the camera-frame pelvis ``root (F, V, 3)`` is kept aside.
+3. The network predicts a residual; :func:`restore` adds ``x + residual + root`` -> camera-frame poses,
+   :func:`cameras_to_world` maps each view's pose to the world.
+4. :func:`combine_views` - [ours] the two world poses averaged, each weighted by how well it agrees with
+   its own view's 2D (``mode="agreement"``); joints missing in the coarse pose stay NaN.
+
+Both views' roots come from the same world point, so ``root_2 = R21 root_1 + t21`` exactly and the
+relative-pose translation cancels between root-centred poses: ``R21 X1 + t21 - X2 = R21 c1 - c2`` for
+absolute camera-frame poses ``X`` and their centred versions ``c``. The losses therefore work on absolute
+camera-frame poses (``x + residual + root``) with the full ``(R21, t21)``, which is right whatever the
+network does to the pelvis.
+
+Numpy functions serve data building and inference; the ``*_t`` functions are their torch twins used in
+the losses and the training loop.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from core import skeleton
+from core.camera import CameraGroup
+from core.errors import InputError
+from core.triangulation import DEFAULT_MIN_CONFIDENCE, triangulate
+
+NUM_VIEWS = 2
+J = skeleton.NUM_JOINTS
+
+#: Depth below which a camera-frame point is treated as at this depth when projecting (m).
+MIN_DEPTH_M = 0.05
+
+#: Tree depth of each joint, to fill missing joints from their ancestors in few vectorised passes.
+_DEPTH = np.zeros(J, dtype=np.int64)
+for _j in range(1, J):
+    _DEPTH[_j] = _DEPTH[skeleton.PARENTS[_j]] + 1
+MAX_TREE_DEPTH = int(_DEPTH.max())
+_PARENT_OR_SELF = np.where(skeleton.PARENTS < 0, np.arange(J), skeleton.PARENTS)
+_HIPS = np.array([skeleton.JOINT_INDEX["right_hip"], skeleton.JOINT_INDEX["left_hip"]])
+
+
+# ----------------------------------------------------------------------------- cameras as arrays
+
+
+@dataclass(frozen=True)
+class CameraArrays:
+    """Per-sample (or broadcast) camera parameters of a view pair.
+
+    K ``(F|1, V, 3, 3)`` px, dist ``(F|1, V, 5)``, R ``(F|1, V, 3, 3)``, t ``(F|1, V, 3)`` m (world -> camera).
+    """
+
+    K: np.ndarray
+    dist: np.ndarray
+    R: np.ndarray
+    t: np.ndarray
+
+    @classmethod
+    def from_group(cls, cameras: CameraGroup) -> CameraArrays:
+        """The two cameras of a group, with a leading broadcast dimension of 1."""
+        if len(cameras) != NUM_VIEWS:
+            raise InputError(
+                f"CV-UGCN refines camera pairs; got {len(cameras)} cameras {cameras.names}. Pick two with subset()."
+            )
+        cams = list(cameras)
+        return cls(
+            K=np.stack([c.K for c in cams])[None],
+            dist=np.stack([c.dist for c in cams])[None],
+            R=np.stack([c.R for c in cams])[None],
+            t=np.stack([c.t for c in cams])[None],
+        )
+
+
+def relative_pose_21(R: np.ndarray, t: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Pose of view 2 relative to view 1: ``X2 = R21 @ X1 + t21``. R ``(..., 2, 3, 3)``, t ``(..., 2, 3)``."""
+    R21 = R[..., 1, :, :] @ np.swapaxes(R[..., 0, :, :], -1, -2)
+    t21 = t[..., 1, :] - np.einsum("...ij,...j->...i", R21, t[..., 0, :])
+    return R21, t21
+
+
+def relative_pose_21_t(R: torch.Tensor, t: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Torch twin of :func:`relative_pose_21`."""
+    R21 = R[..., 1, :, :] @ R[..., 0, :, :].transpose(-1, -2)
+    t21 = t[..., 1, :] - (R21 @ t[..., 0, :, None])[..., 0]
+    return R21, t21
+
+
+def world_to_cameras(X: np.ndarray, R: np.ndarray, t: np.ndarray) -> np.ndarray:
+    """World points ``(F, J, 3)`` -> each view's frame ``(F, V, J, 3)``; R ``(F|1, V, 3, 3)``, t ``(F|1, V, 3)``."""
+    return np.einsum("fvij,fnj->fvni", R, X) + t[:, :, None, :]
+
+
+def cameras_to_world(Xc: np.ndarray, R: np.ndarray, t: np.ndarray) -> np.ndarray:
+    """Each view's camera-frame points ``(F, V, J, 3)`` -> world ``(F, V, J, 3)`` (``R^T (X - t)``)."""
+    return np.einsum("fvji,fvnj->fvni", R, Xc - t[:, :, None, :])
+
+
+def world_to_cameras_t(X: torch.Tensor, R: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+    """Torch twin of :func:`world_to_cameras`."""
+    return torch.einsum("fvij,fnj->fvni", R, X) + t[:, :, None, :]
+
+
+def cameras_to_world_t(Xc: torch.Tensor, R: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+    """Torch twin of :func:`cameras_to_world`."""
+    return torch.einsum("fvji,fvnj->fvni", R, Xc - t[:, :, None, :])
+
+
+def project_pinhole(Xc: np.ndarray, K: np.ndarray) -> np.ndarray:
+    """Camera-frame points ``(..., N, 3)`` m -> ideal (undistorted) pixels ``(..., N, 2)``; K ``(..., 3, 3)``.
+
+    Depths are clamped to :data:`MIN_DEPTH_M` so points behind the camera give large, finite pixels.
+    """
+    z = np.maximum(Xc[..., 2:3], MIN_DEPTH_M)
+    xy = Xc[..., :2] / z
+    return np.einsum("...ij,...nj->...ni", K[..., :2, :2], xy) + K[..., None, :2, 2]
+
+
+def project_pinhole_t(Xc: torch.Tensor, K: torch.Tensor) -> torch.Tensor:
+    """Torch twin of :func:`project_pinhole` (differentiable; depth clamped to :data:`MIN_DEPTH_M`)."""
+    z = Xc[..., 2:3].clamp_min(MIN_DEPTH_M)
+    xy = Xc[..., :2] / z
+    return torch.einsum("...ij,...nj->...ni", K[..., :2, :2], xy) + K[..., None, :2, 2]
+
+
+# ----------------------------------------------------------------------------- 2D and triangulation
+
+
+def undistort_pairs(kp: np.ndarray, cams: CameraArrays, groups: np.ndarray | None = None) -> np.ndarray:
+    """Distorted pixels ``(F, V, J, 2)`` -> ideal pinhole pixels ``(F, V, J, 2)``.
+
+    ``groups (F,)`` labels samples sharing one camera pair (e.g. a rig id); with ``cams`` broadcast
+    (leading dim 1) no labels are needed. OpenCV's solver runs once per (group, view).
+    """
+    from core.camera import undistort_points
+
+    kp = np.asarray(kp, dtype=np.float64)
+    out = np.empty_like(kp)
+    if cams.K.shape[0] == 1:
+        for v in range(NUM_VIEWS):
+            out[:, v] = undistort_points(kp[:, v], cams.K[0, v], cams.dist[0, v])
+        return out
+    if groups is None:
+        raise ValueError("per-sample cameras need group labels (e.g. rig ids)")
+    for g in np.unique(groups):
+        idx = np.flatnonzero(groups == g)
+        i0 = idx[0]
+        for v in range(NUM_VIEWS):
+            out[idx, v] = undistort_points(kp[idx, v], cams.K[i0, v], cams.dist[i0, v])
+    return out
+
+
+def triangulate_pair(
+    kp2d: np.ndarray, cameras: CameraGroup, min_confidence: float = DEFAULT_MIN_CONFIDENCE
+) -> np.ndarray:
+    """Coarse world pose from two views: kp2d ``(F, V, J, 3)`` [x_px, y_px, conf] (distorted) -> ``(F, J, 3)`` m.
+
+    Joints below ``min_confidence`` in either view are NaN.
+    """
+    kp2d = np.asarray(kp2d, dtype=np.float64)
+    tri = triangulate(np.moveaxis(kp2d[..., :2], 1, 0), np.moveaxis(kp2d[..., 2], 1, 0), cameras, min_confidence)
+    return tri.points
+
+
+# ----------------------------------------------------------------------------- network input
+
+
+def _masked_mean(P: np.ndarray, ok: np.ndarray) -> np.ndarray:
+    """Mean over axis 1 of ``P (F, N, 3)`` where ``ok (F, N)``; NaN where nothing is ok."""
+    n = ok.sum(axis=1)[:, None]
+    s = np.where(ok[..., None], P, 0.0).sum(axis=1)
+    return np.where(n > 0, s / np.maximum(n, 1), np.nan)
+
+
+def fill_missing(X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Fill NaN joints so the network gets finite input: ``(F, J, 3)`` -> (filled ``(F, J, 3)``, missing ``(F, J)``).
+
+    A missing pelvis becomes the mid-hips (or the mean of the joints present); any other missing joint
+    takes its nearest present ancestor's position (a zero-length bone), which the network is trained to
+    correct. Frames with no joint at all stay NaN (``missing`` all True); callers skip them.
+    """
+    X = np.asarray(X, dtype=np.float64)
+    missing = ~np.isfinite(X).all(axis=-1)
+    hips = _masked_mean(X[:, _HIPS], ~missing[:, _HIPS])
+    anyj = _masked_mean(X, ~missing)
+    root = np.where(np.isfinite(hips).all(-1, keepdims=True), hips, anyj)  # (F, 3)
+    out = X.copy()
+    out[:, skeleton.ROOT] = np.where(missing[:, skeleton.ROOT, None], root, X[:, skeleton.ROOT])
+    for _ in range(MAX_TREE_DEPTH):  # a few passes over the tree depth, vectorised over frames and joints
+        out = np.where(missing[..., None], out[:, _PARENT_OR_SELF], out)
+    return out, missing
+
+
+@dataclass
+class PreparedInput:
+    """Network input of ``F`` frames and what is needed to undo the preparation.
+
+    x: ``(F, V, J, 3)`` m, each view's coarse pose in its camera frame, pelvis at the origin, missing
+        joints filled (finite everywhere except frames in ``empty``).
+    root: ``(F, V, 3)`` m, the camera-frame pelvis that was subtracted.
+    missing: ``(F, J)`` bool, joints that were NaN in the coarse pose (kept NaN in the output).
+    empty: ``(F,)`` bool, frames without any joint (their x is zero; their output is NaN).
+    R, t: ``(F|1, V, 3, 3)``, ``(F|1, V, 3)`` world -> camera.
+    """
+
+    x: np.ndarray
+    root: np.ndarray
+    missing: np.ndarray
+    empty: np.ndarray
+    R: np.ndarray
+    t: np.ndarray
+
+
+def prepare(coarse: np.ndarray, R: np.ndarray, t: np.ndarray) -> PreparedInput:
+    """Coarse world pose ``(F, J, 3)`` m -> :class:`PreparedInput` (root-centred camera-frame poses)."""
+    coarse = np.asarray(coarse, dtype=np.float64)
+    if coarse.ndim != 3 or coarse.shape[1:] != (J, 3):
+        raise InputError(f"coarse 3D pose must be (F, {J}, 3) metres, got shape {coarse.shape}.")
+    filled, missing = fill_missing(coarse)
+    empty = missing.all(axis=1)
+    filled[empty] = 0.0
+    Xc = world_to_cameras(filled, R, t)  # (F, V, J, 3)
+    root = Xc[:, :, skeleton.ROOT].copy()
+    x = Xc - root[:, :, None]
+    return PreparedInput(x=x, root=root, missing=missing, empty=empty, R=R, t=t)
+
+
+def restore(refined_centred: np.ndarray, prep: PreparedInput) -> np.ndarray:
+    """Root-centred refined poses ``(F, V, J, 3)`` -> absolute camera-frame poses ``(F, V, J, 3)`` m."""
+    return refined_centred + prep.root[:, :, None]
+
+
+def restore_t(x: torch.Tensor, residual: torch.Tensor, root: torch.Tensor) -> torch.Tensor:
+    """Absolute camera-frame refined poses ``x + residual + root``: ``(B, V, J, 3)`` m (torch)."""
+    return x + residual + root[:, :, None]
+
+
+# ----------------------------------------------------------------------------- back to the world
+
+COMBINE_MODES = ("agreement", "agreement_both", "mean", "view1")
+
+
+def view_agreement_px(
+    Xw: np.ndarray, kp_und: np.ndarray, conf: np.ndarray, K: np.ndarray, R: np.ndarray, t: np.ndarray, both: bool
+) -> np.ndarray:
+    """Confidence-weighted mean 2D error of each view's world pose ``(F, V, J, 3)``: -> ``(F, V)`` px.
+
+    Pose ``v`` is compared with view ``v``'s undistorted 2D ``kp_und (F, V, J, 2)`` (or, with ``both``,
+    with both views' 2D, averaged). Errors are capped at 50 px so one outlier does not decide.
+    """
+    F = Xw.shape[0]
+    w = np.where(np.isfinite(kp_und).all(-1), np.nan_to_num(conf), 0.0)  # (F, V, J)
+    errs = np.zeros((F, NUM_VIEWS))
+    for v in range(NUM_VIEWS):  # the pose of view v
+        targets = range(NUM_VIEWS) if both else (v,)
+        acc = np.zeros(F)
+        for u in targets:  # the 2D it is compared with (V = 2: at most 4 small vectorised passes)
+            Xc = np.einsum("fij,fnj->fni", np.broadcast_to(R[:, u], (F, 3, 3)), Xw[:, v]) + t[:, u, None]
+            uv = project_pinhole(Xc, np.broadcast_to(K[:, u], (F, 3, 3)))
+            e = np.minimum(np.linalg.norm(uv - np.nan_to_num(kp_und[:, u]), axis=-1), 50.0)
+            e = np.where(np.isfinite(e), e, 50.0)
+            acc += (w[:, u] * e).sum(-1) / np.maximum(w[:, u].sum(-1), 1e-9)
+        errs[:, v] = acc / len(targets)
+    return errs
+
+
+def combine_views(
+    Xw: np.ndarray,
+    kp_und: np.ndarray | None = None,
+    conf: np.ndarray | None = None,
+    cams: CameraArrays | None = None,
+    mode: str = "agreement",
+    sigma_px: float = 1.0,
+) -> np.ndarray:
+    """Merge the two views' refined world poses ``(F, V, J, 3)`` into one ``(F, J, 3)`` m.
+
+    ``agreement`` [ours, default]: per frame, weight pose ``v`` by ``1 / (e_v^2 + sigma_px^2)`` where ``e_v``
+    is its mean confidence-weighted reprojection error (px) in view ``v``; ``agreement_both`` measures each
+    pose against both views' 2D; ``mean`` averages; ``view1`` keeps camera 1's pose (the paper's output).
+    """
+    if mode not in COMBINE_MODES:
+        raise ValueError(f"combine mode must be one of {COMBINE_MODES}, got {mode!r}")
+    if mode == "view1":
+        return Xw[:, 0].copy()
+    if mode == "mean":
+        return Xw.mean(axis=1)
+    if kp_und is None or conf is None or cams is None:
+        raise ValueError(f"combine mode {mode!r} needs the undistorted 2D, confidences and cameras")
+    e = view_agreement_px(Xw, kp_und, conf, cams.K, cams.R, cams.t, both=mode == "agreement_both")
+    w = 1.0 / (e**2 + sigma_px**2)  # (F, V)
+    w = w / w.sum(axis=1, keepdims=True)
+    return np.einsum("fv,fvnc->fnc", w, Xw)
+
+
+def finish(
+    refined_cam: np.ndarray,
+    prep: PreparedInput,
+    kp_und: np.ndarray | None,
+    conf: np.ndarray | None,
+    cams: CameraArrays | None,
+    mode: str = "agreement",
+) -> np.ndarray:
+    """Absolute camera-frame refined poses ``(F, V, J, 3)`` -> world ``(F, J, 3)`` m, NaN where the input was."""
+    Xw = cameras_to_world(refined_cam, prep.R, prep.t)
+    out = combine_views(Xw, kp_und, conf, cams, mode=mode)
+    out[prep.missing] = np.nan
+    out[prep.empty] = np.nan
+    return out
+
+
+# ----------------------------------------------------------------------------- left/right swaps between views

@@ -1,0 +1,457 @@
+"""Reproduce the shipped CV-UGCN checkpoint from real motion capture: ``python -m models.pretrain``.
+
+Data (docs/cv_ugcn.md, "Pretraining the shipped default model"): the clips of ``--motions`` (default
+``<repo>/../shared/data/mocap``: 11 DeepMimic clips + 2 BVH files) are projected into random virtual
+stereo rigs (models/synthetic.py: 0.5-3 m baselines, 20-90 degree convergence, 1.5-5 m away) with its
+realistic 2D noise model. Training is **weak**: the input is the triangulation of the noisy 2D, the 2D
+targets are the clean projections, and the 3D truth is only used to measure.
+
+Splits (fixed by name and seed, so the benchmark can rebuild them):
+
+* test: the motions in :data:`TEST_MOTIONS` in rigs drawn from their own random stream - neither the motions
+  nor the rigs are ever used in training or model selection (``python -m bench.refinement`` reports them);
+* validation (model selection on the weak validation loss): the training motions in other held-out rigs;
+* train: the remaining motions in the training rigs.
+
+Augmentation of the training data (label-free, geometric), each measured on the held-out split and on the
+real pairs of ``bench/refinement.py`` before being kept:
+
+* every clip is also used mirrored (left/right swapped);
+* every clip of every 2-rig chunk gets its own body: 8 symmetric segment scales in [0.85, 1.2] and a height
+  scale in [0.85, 1.15] (:func:`reshape_body`, :func:`scale_motion`) - without it the network learns the
+  mocap actors' proportions and shortens real forearms;
+* every chunk gets its own noise level (:func:`scaled_noise`: Gaussian sigmas x logU(0.1, 1.3), outlier and
+  swap rates x U(0, 1.5)) - trained at the full noise level only, the network moved even perfect input by
+  ~40 mm towards its pose prior;
+* ``--pose-mix``: arms of one clip on the body of another (:func:`mix_arms`) and constant random limb
+  rotations (:func:`bend_limbs`), for poses the 10 training clips do not hold;
+* ``--hip-bias zero-mean`` (the default): the hip bias of the noise model is drawn around zero instead of
+  the synthetic module's systematic 2-6 cm upwards. With the systematic bias the network learns to pull
+  MediaPipe's hips (and so the pelvis, the root) down by ~2-4 cm on real data, which root-aligned MPJPE
+  against a MediaPipe reference counts on every joint (see the report in bench/refinement.py). The test
+  split always uses the synthetic module's default noise, systematic hip bias included.
+
+Units: metres, pixels, seconds. Prints one JSON summary at the end (seed, data, time, metrics).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import numpy as np
+
+from core import skeleton
+from core.errors import CrossViewError, InputError
+
+from .checkpoint import DEFAULT_CHECKPOINT
+from .cvugcn import CVUGCNConfig
+from .data import WeakData, from_synthetic
+from .losses import LossConfig
+from .mocap import Motion, load_motion_folder
+from .synthetic import NoiseConfig, make_stereo_samples
+
+REPO = Path(__file__).resolve().parents[1]
+DEFAULT_MOTIONS = REPO.parent / "shared" / "data" / "mocap"
+
+#: Motions never used for training or validation: the held-out test set.
+TEST_MOTIONS: tuple[str, ...] = ("kick", "dance_a", "test_freebvh")
+
+#: Rig-id ranges of the three splits (the synthetic module numbers rigs from an offset).
+_VAL_RIG_OFFSET = 100_000
+_TEST_RIG_OFFSET = 200_000
+
+
+def mirror_motion(m: Motion) -> Motion:
+    """The clip mirrored across the world's x-z plane with left/right joints swapped (a valid human motion)."""
+    X = np.asarray(m.joints, dtype=np.float64)[:, skeleton.MIRROR].copy()
+    X[..., 1] *= -1.0
+    return replace(m, name=m.name + "_mirrored", joints=X)
+
+
+def scale_motion(m: Motion, s: float) -> Motion:
+    """The clip with every length scaled by ``s`` about the floor point under its mean pelvis."""
+    X = np.asarray(m.joints, dtype=np.float64)
+    c = X[:, skeleton.ROOT].mean(axis=0)
+    c[2] = 0.0
+    return replace(m, joints=(X - c) * s + c)
+
+
+#: Symmetric body segments, as (parent, child) bones scaled together (left and right alike, and both halves of
+#: the trunk), so the derived joints stay where the detector mapping puts them: pelvis = mid-hips,
+#: spine = mid(pelvis, thorax), thorax = mid-shoulders.
+SEGMENTS: tuple[tuple[tuple[int, int], ...], ...] = (
+    ((0, 1), (0, 4)),  # hip width
+    ((1, 2), (4, 5)),  # thighs
+    ((2, 3), (5, 6)),  # shins
+    ((0, 7), (7, 8)),  # trunk
+    ((8, 9), (9, 10)),  # neck and head
+    ((8, 11), (8, 14)),  # shoulder width
+    ((11, 12), (14, 15)),  # upper arms
+    ((12, 13), (15, 16)),  # forearms
+)
+
+
+def reshape_body(m: Motion, factors: np.ndarray) -> Motion:
+    """The clip with each of the 8 :data:`SEGMENTS` scaled by ``factors (8,)``: another person's proportions.
+
+    Bone vectors are scaled and the joints rebuilt from the pelvis down the tree (vectorised over frames);
+    the pelvis trajectory is kept.
+    """
+    X = np.asarray(m.joints, dtype=np.float64)
+    scale = np.ones(skeleton.NUM_JOINTS)
+    for f, bones in zip(factors, SEGMENTS, strict=True):
+        for _, child in bones:
+            scale[child] = f
+    out = X.copy()
+    for j in range(1, skeleton.NUM_JOINTS):  # parents come before children in core.skeleton's order
+        p = skeleton.PARENTS[j]
+        out[:, j] = out[:, p] + scale[j] * (X[:, j] - X[:, p])
+    return replace(m, joints=out)
+
+
+def scaled_noise(base: NoiseConfig, rng: np.random.Generator, scale: tuple[float, float] | None) -> NoiseConfig:
+    """A noise level for one chunk: Gaussian sigmas times ``s ~ logU(scale)``, outlier/swap rates times ``U(0, 1.5)``.
+
+    Training over many noise levels, down to nearly clean 2D, teaches the network to leave good input alone
+    (trained at one level only, it pulls even perfect poses towards its prior). ``None`` keeps ``base``.
+    """
+    if scale is None:
+        return base
+    s = float(np.exp(rng.uniform(np.log(scale[0]), np.log(scale[1]))))
+    u = float(rng.uniform(0.0, 1.5))
+    return replace(
+        base,
+        sigma_base_m=base.sigma_base_m * s,
+        sigma_per_m=base.sigma_per_m * s,
+        outlier_rate=base.outlier_rate * u,
+        swap_limb_rate=base.swap_limb_rate * u,
+        swap_all_rate=base.swap_all_rate * u,
+    )
+
+
+_ARMS = np.array([11, 12, 13, 14, 15, 16])
+
+
+def _torso_frames(X: np.ndarray) -> np.ndarray:
+    """Per-frame torso rotation ``(F, 3, 3)`` (columns: left, up, forward) from hips, thorax and shoulders."""
+    up = X[:, 8] - X[:, 0]
+    left = (X[:, 11] - X[:, 14]) + (X[:, 4] - X[:, 1])
+    up = up / np.linalg.norm(up, axis=-1, keepdims=True).clip(1e-9)
+    left = left - (left * up).sum(-1, keepdims=True) * up
+    left = left / np.linalg.norm(left, axis=-1, keepdims=True).clip(1e-9)
+    fwd = np.cross(left, up)
+    return np.stack([left, up, fwd], axis=-1)
+
+
+def mix_arms(body: Motion, arms: Motion) -> Motion:
+    """A new clip: ``body``'s legs, trunk and head with the arm motion (shoulders to wrists) of ``arms``.
+
+    The arms are carried from their own torso frame into ``body``'s, frame by frame (the shorter clip sets
+    the length), and scaled to ``body``'s shoulder width; thorax stays the mid-shoulders point.
+    """
+    F = min(body.num_frames, arms.num_frames)
+    A = np.asarray(body.joints[:F], dtype=np.float64)
+    B = np.asarray(arms.joints[:F], dtype=np.float64)
+    Ra, Rb = _torso_frames(A), _torso_frames(B)
+    k = np.linalg.norm(A[:, 11] - A[:, 14], axis=-1) / np.linalg.norm(B[:, 11] - B[:, 14], axis=-1).clip(1e-9)
+    local = np.einsum("fji,fnj->fni", Rb, B[:, _ARMS] - B[:, 8:9]) * k[:, None, None]
+    out = A.copy()
+    out[:, _ARMS] = A[:, 8:9] + np.einsum("fij,fnj->fni", Ra, local)
+    times = np.asarray(body.times[:F]) if len(body.times) >= F else np.arange(F) / body.fps
+    return replace(body, name=f"{body.name}+arms_{arms.name}", joints=out, times=times)
+
+
+#: Limb chains rotated by :func:`bend_limbs`: (pivot joint, joints carried with it, max angle in degrees).
+LIMB_CHAINS: tuple[tuple[int, tuple[int, ...], float], ...] = (
+    (11, (12, 13), 35.0),  # left upper arm about the shoulder
+    (14, (15, 16), 35.0),  # right upper arm
+    (12, (13,), 30.0),  # left forearm about the elbow
+    (15, (16,), 30.0),  # right forearm
+    (1, (2, 3), 15.0),  # right thigh about the hip
+    (4, (5, 6), 15.0),  # left thigh
+)
+
+
+def _axis_angle(axis: np.ndarray, angle: float) -> np.ndarray:
+    k = axis / np.linalg.norm(axis)
+    Kx = np.array([[0, -k[2], k[1]], [k[2], 0, -k[0]], [-k[1], k[0], 0]])
+    return np.eye(3) + np.sin(angle) * Kx + (1 - np.cos(angle)) * Kx @ Kx
+
+
+def bend_limbs(m: Motion, rng: np.random.Generator, strength: float = 1.0) -> Motion:
+    """The clip with each limb chain of :data:`LIMB_CHAINS` turned by a constant random rotation about its pivot.
+
+    A new pose repertoire from the same motion (arms held higher, wider...), smooth in time; bone lengths
+    are kept. Rotations are in the torso's frame, so they follow the body as it turns.
+    """
+    X = np.asarray(m.joints, dtype=np.float64)
+    T = _torso_frames(X)  # (F, 3, 3) torso -> world
+    out = X.copy()
+    for pivot, chain, max_deg in LIMB_CHAINS:
+        R = _axis_angle(rng.normal(size=3), np.radians(rng.uniform(0.0, max_deg * strength)))
+        W = np.einsum("fij,jk,flk->fil", T, R, T)  # the torso-frame rotation expressed in the world, per frame
+        rel = out[:, list(chain)] - out[:, pivot : pivot + 1]
+        out[:, list(chain)] = out[:, pivot : pivot + 1] + np.einsum("fij,fnj->fni", W, rel)
+    return replace(m, joints=out)
+
+
+def split_motions(motions: list[Motion]) -> tuple[list[Motion], list[Motion]]:
+    """(train motions, test motions) by :data:`TEST_MOTIONS`."""
+    test = [m for m in motions if m.name in TEST_MOTIONS]
+    train = [m for m in motions if m.name not in TEST_MOTIONS]
+    if not train:
+        raise InputError("every motion is in the held-out test set; add more motion files.")
+    return train, test
+
+
+@dataclass
+class SyntheticSplits:
+    """Weak data of each split, and (separately) the truth of validation and test, for measuring."""
+
+    train: WeakData
+    val: WeakData
+    val_truth: np.ndarray
+    test: WeakData | None
+    test_truth: np.ndarray | None
+    info: dict
+
+
+def _make(
+    motions: list[Motion],
+    n_rigs: int,
+    rng: np.random.Generator,
+    rig_offset: int,
+    augment: bool,
+    rigs_per_chunk: int = 2,
+    segment_range: tuple[float, float] = (0.85, 1.2),
+    noise: NoiseConfig | None = None,
+    noise_scale: tuple[float, float] | None = (0.1, 1.3),
+    pose_mix: bool = False,
+) -> tuple[WeakData, np.ndarray]:
+    """Synthetic weak data over ``n_rigs`` rigs; with ``augment``, mirrored clips and a body scale per chunk."""
+    parts, truths = [], []
+    base = motions + [mirror_motion(m) for m in motions] if augment else motions
+    for c0 in range(0, n_rigs, rigs_per_chunk):
+        n = min(rigs_per_chunk, n_rigs - c0)
+        chunk_noise = noise
+        if augment:  # every clip of every chunk gets its own body: height and segment proportions
+            ms = []
+            for m in base:
+                if pose_mix:
+                    if rng.random() < 0.5:
+                        m = mix_arms(m, base[rng.integers(len(base))])
+                    m = bend_limbs(m, rng)
+                m = reshape_body(m, rng.uniform(*segment_range, len(SEGMENTS)))
+                ms.append(scale_motion(m, rng.uniform(0.85, 1.15)))
+            chunk_noise = scaled_noise(noise or NoiseConfig(), rng, noise_scale)
+        else:
+            ms = base
+        s = make_stereo_samples(ms, n, rng, noise_config=chunk_noise, rig_id_offset=rig_offset + c0)
+        d, truth = from_synthetic(s)
+        parts.append(d)
+        truths.append(truth)
+    data = WeakData.concat(parts)  # makes sequence ids unique across chunks
+    data.group = data.seq.copy()  # one "session" per (rig, clip) sequence
+    return data, np.concatenate(truths)
+
+
+def build_splits(
+    motions_dir: str | Path = DEFAULT_MOTIONS,
+    seed: int = 0,
+    train_rigs: int = 96,
+    val_rigs: int = 8,
+    test_rigs: int = 24,
+    with_test: bool = True,
+    train_noise: NoiseConfig | None = None,
+    pose_mix: bool = False,
+) -> SyntheticSplits:
+    """The pretraining data. Independent random streams per split (``[seed, k]``), so splits never share rigs."""
+    motions = load_motion_folder(motions_dir)
+    train_m, test_m = split_motions(motions)
+    t0 = time.perf_counter()
+    rng_train = np.random.default_rng([seed, 1])
+    train, _ = _make(train_m, train_rigs, rng_train, 0, augment=True, noise=train_noise, pose_mix=pose_mix)
+    val, val_truth = _make(
+        train_m, val_rigs, np.random.default_rng([seed, 2]), _VAL_RIG_OFFSET, False, noise=train_noise
+    )
+    test = test_truth = None
+    if with_test and test_m:
+        test, test_truth = _make(test_m, test_rigs, np.random.default_rng([seed, 3]), _TEST_RIG_OFFSET, False)
+    info = {
+        "motions_dir": str(motions_dir),
+        "train_motions": [m.name for m in train_m],
+        "test_motions": [m.name for m in test_m],
+        "train_rigs": train_rigs,
+        "val_rigs": val_rigs,
+        "test_rigs": test_rigs,
+        "train_samples": len(train),
+        "val_samples": len(val),
+        "test_samples": len(test) if test is not None else 0,
+        "data_seconds": round(time.perf_counter() - t0, 1),
+    }
+    return SyntheticSplits(train, val, val_truth, test, test_truth, info)
+
+
+def test_set(motions_dir: str | Path = DEFAULT_MOTIONS, seed: int = 0, test_rigs: int = 24):
+    """Only the held-out test split (motions AND rigs never trained on): ``(WeakData, truth (N, 17, 3) m)``."""
+    motions = load_motion_folder(motions_dir)
+    _, test_m = split_motions(motions)
+    if not test_m:
+        raise InputError(f"none of the held-out motions {TEST_MOTIONS} is in '{motions_dir}'.")
+    return _make(test_m, test_rigs, np.random.default_rng([seed, 3]), _TEST_RIG_OFFSET, False)
+
+
+#: Training noise variants: the synthetic module's default (the doc's model) or one whose hip bias averages zero.
+HIP_BIAS: dict[str, NoiseConfig | None] = {
+    "doc": None,
+    "zero-mean": NoiseConfig(hip_bias_up_m=(-0.03, 0.03), hip_bias_out_m=(-0.015, 0.015)),
+}
+
+WIDTHS = {"narrow": CVUGCNConfig.narrow, "full": CVUGCNConfig.full, "tiny": CVUGCNConfig.tiny}
+
+
+def fp16_check(state_path: Path, data: WeakData) -> dict:
+    """Does float16 storage keep accuracy? The last float32 weights vs the same weights rounded to float16.
+
+    Returns the largest and mean difference of the refined world poses, in mm.
+    """
+    import torch
+
+    from .cvugcn import CVUGCN
+    from .train import world_output
+
+    st = torch.load(state_path, map_location="cpu", weights_only=True)
+    m32 = CVUGCN(CVUGCNConfig.from_dict(st["model_config"]))
+    m32.load_state_dict(st["model"])
+    m16 = CVUGCN(CVUGCNConfig.from_dict(st["model_config"]))
+    m16.load_state_dict(
+        {
+            k: v.half().float() if v.is_floating_point() and not k.endswith(("A_rows", "A_cols")) else v
+            for k, v in st["model"].items()
+        }
+    )
+    a = world_output(m32, data, torch.device("cpu"))
+    b = world_output(m16, data, torch.device("cpu"))
+    d = np.linalg.norm(a - b, axis=-1) * 1000
+    return {"max_diff_mm": float(np.nanmax(d)), "mean_diff_mm": float(np.nanmean(d))}
+
+
+def main(argv: list[str] | None = None) -> int:
+    from .train import TrainConfig, Trainer, coarse_output, output_metrics, world_output
+
+    ap = argparse.ArgumentParser(prog="python -m models.pretrain", description=__doc__.split("\n\n")[0])
+    ap.add_argument("--motions", type=Path, default=DEFAULT_MOTIONS, help="folder of mocap clips (.bvh, DeepMimic)")
+    ap.add_argument("--out", type=Path, default=DEFAULT_CHECKPOINT, help="checkpoint to write")
+    ap.add_argument("--epochs", type=int, default=36)
+    ap.add_argument("--epoch-samples", type=int, default=40_000, help="samples per epoch (random windows)")
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--width", choices=sorted(WIDTHS), default="narrow")
+    ap.add_argument("--train-rigs", type=int, default=96)
+    ap.add_argument("--val-rigs", type=int, default=8)
+    ap.add_argument("--test-rigs", type=int, default=24)
+    ap.add_argument("--loss", choices=LossConfig.PRESETS, default="structure-heavy")
+    ap.add_argument("--robust", choices=("l2", "huber", "cauchy"), default=None)
+    ap.add_argument("--lr", type=float, default=1e-3)
+    ap.add_argument("--batch-size", type=int, default=256)
+    ap.add_argument("--threads", type=int, default=1, help="torch CPU threads (1 is fastest on a busy 2-core CPU)")
+    ap.add_argument("--device", default="auto")
+    ap.add_argument(
+        "--hip-bias",
+        choices=("doc", "zero-mean"),
+        default="zero-mean",
+        help="training noise: the doc's systematic hip bias, or a zero-mean one (the test split always uses the doc's)",
+    )
+    ap.add_argument("--fp32", action="store_true", help="store float32 weights (default float16)")
+    ap.add_argument("--resume", action="store_true", help="continue from <out>.state.pt")
+    ap.add_argument(
+        "--pose-mix",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="mix arms across clips and bend limbs (augmentation; on for the shipped model)",
+    )
+    args = ap.parse_args(argv)
+
+    try:
+        t0 = time.perf_counter()
+        noise = HIP_BIAS[args.hip_bias]
+        splits = build_splits(
+            args.motions,
+            args.seed,
+            args.train_rigs,
+            args.val_rigs,
+            args.test_rigs,
+            train_noise=noise,
+            pose_mix=args.pose_mix,
+        )
+        print(json.dumps({"data": splits.info}), file=sys.stderr, flush=True)
+        loss = LossConfig.preset(args.loss)
+        if args.robust:
+            loss = replace(loss, robust=args.robust)
+        cfg = TrainConfig(
+            epochs=args.epochs,
+            lr=args.lr,
+            batch_size=args.batch_size,
+            seed=args.seed,
+            device=args.device,
+            epoch_samples=args.epoch_samples,
+            threads=args.threads,
+            half_checkpoint=not args.fp32,
+            loss=loss,
+        )
+        meta = {
+            "kind": "pretrained",
+            "data": splits.info,
+            "seed": args.seed,
+            "command": "python -m models.pretrain " + " ".join(argv if argv is not None else sys.argv[1:]),
+        }
+        trainer = Trainer(
+            splits.train,
+            splits.val,
+            args.out,
+            cfg,
+            WIDTHS[args.width](),
+            val_truth=splits.val_truth,
+            meta=meta,
+            log=lambda s: print(s, file=sys.stderr, flush=True),
+        )
+        state = trainer.state_path if args.resume and trainer.state_path.is_file() else None
+        res = trainer.fit(resume_from=state)
+        summary = {
+            "out": str(res.checkpoint),
+            "checkpoint_id": res.checkpoint_id,
+            "seed": args.seed,
+            "width": args.width,
+            "epochs_run": res.epochs_run,
+            "best_epoch": res.best_epoch + 1,
+            "train_seconds": round(res.seconds, 1),
+            "total_seconds": round(time.perf_counter() - t0, 1),
+            "samples_per_second": round(res.samples_per_second, 1),
+            "best_val": res.best_val,
+            "data": splits.info,
+        }
+        if splits.test is not None:
+            from .checkpoint import load_checkpoint
+
+            model = load_checkpoint(res.checkpoint).build_model()
+            import torch
+
+            ref = world_output(model, splits.test, torch.device("cpu"))
+            summary["test"] = {
+                "coarse": output_metrics(coarse_output(splits.test), splits.test, splits.test_truth),
+                "refined": output_metrics(ref, splits.test, splits.test_truth),
+                "fp16_check": fp16_check(trainer.state_path, splits.test),
+            }
+        print(json.dumps(summary, indent=1))
+        return 0
+    except CrossViewError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,207 @@
+"""Inference: refine triangulated two-view poses with a CV-UGCN checkpoint.
+
+``Refiner.refine(kp2d (F, 2, 17, 3) [x_px, y_px, conf] as detected (distorted), coarse (F, 17, 3) world m,
+cameras (2-camera CameraGroup)) -> refined (F, 17, 3) world m``. Joints missing (NaN) in ``coarse`` stay NaN.
+
+The model runs in eval mode under ``torch.inference_mode`` with BatchNorm folded into the weights
+(:func:`models.cvugcn.fuse_batchnorm`), on CUDA when available, else CPU. On CPU, small batches (live use,
+one frame at a time) run on one intra-op thread, which measured fastest on the 2-core target (other
+threads are busy with capture and detection); large batches use torch's default. ``torch.set_num_threads``
+is process-wide, so the Refiner only changes it when ``cpu_threads="auto"`` and restores it afterwards.
+One Refiner is meant to be used from one worker thread; a lock makes concurrent calls safe (serialised).
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from core.camera import CameraGroup
+from core.errors import InputError, ModelError
+from core.swaps import fix_left_right_swaps
+
+from . import prep
+from .checkpoint import Checkpoint, load_checkpoint
+from .cvugcn import fuse_batchnorm
+
+#: Batches up to this size run single-threaded on CPU (``cpu_threads="auto"``).
+SMALL_BATCH = 32
+
+
+@contextmanager
+def _threads(n: int | None) -> Iterator[None]:
+    if n is None or n == torch.get_num_threads():
+        yield
+        return
+    old = torch.get_num_threads()
+    torch.set_num_threads(n)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(old)
+
+
+class Refiner:
+    """A loaded CV-UGCN ready for inference.
+
+    checkpoint: path, :class:`Checkpoint`, or None for the shipped model (``models/weights/cvugcn_default.pt``).
+    device: ``auto`` (CUDA if available), ``cuda`` or ``cpu``.
+    cpu_threads: ``"auto"`` (1 thread for batches <= 32 frames, torch's default above), an int, or None (never
+        touch torch's thread setting).
+    fast: ``"auto"`` uses a TorchScript trace of the fused model where it measured faster (CPU; see
+        ``bench/refinement.py``), ``True``/``False`` force it on/off.
+    combine: how the two views' refined poses are merged (:func:`models.prep.combine_views`).
+    fix_swaps: before refining, undo left/right label swaps between the two views
+        (:func:`core.swaps.fix_left_right_swaps`) and re-triangulate the frames that had one (off by default:
+        the swap belongs to detection/triangulation; see bench/refinement.py for what it gains).
+    """
+
+    def __init__(
+        self,
+        checkpoint: str | os.PathLike | Checkpoint | None = None,
+        device: str = "auto",
+        cpu_threads: int | str | None = "auto",
+        fast: bool | str = "auto",
+        combine: str = "agreement",
+        batch: int = 2048,
+        fix_swaps: bool = False,
+    ) -> None:
+        from .train import pick_device
+
+        self.checkpoint = checkpoint if isinstance(checkpoint, Checkpoint) else load_checkpoint(checkpoint)
+        self.id = self.checkpoint.id
+        self.device = pick_device(device)
+        self.combine = combine
+        self.batch = batch
+        self.fix_swaps = fix_swaps
+        self.cpu_threads = cpu_threads
+        model = fuse_batchnorm(self.checkpoint.build_model(self.device))
+        self._eager = model
+        self._model: torch.nn.Module = model
+        self._lock = threading.Lock()
+        use_fast = (self.device.type == "cpu") if fast == "auto" else bool(fast)
+        if use_fast:
+            self._model = self._trace(model)
+
+    @property
+    def path(self) -> Path | None:
+        return self.checkpoint.path
+
+    def _trace(self, model: torch.nn.Module) -> torch.nn.Module:
+        try:
+            with warnings.catch_warnings(), torch.inference_mode(False), torch.no_grad():
+                warnings.simplefilter("ignore", DeprecationWarning)  # torch.jit is deprecated in torch >= 2.10
+                ex = torch.zeros(1, 2, 17, 3, device=self.device)
+                traced = torch.jit.trace(model, ex, check_trace=False)
+                traced = torch.jit.freeze(traced.eval())
+            with torch.inference_mode():
+                a = traced(ex + 0.1)
+                b = model(ex + 0.1)
+            if not torch.allclose(a, b, atol=1e-5):
+                return model
+            return traced
+        except Exception:  # tracing is only an optimisation
+            return model
+
+    def _threads_for(self, n: int) -> int | None:
+        if self.device.type != "cpu" or self.cpu_threads is None:
+            return None
+        if self.cpu_threads == "auto":
+            return 1 if n <= SMALL_BATCH else None
+        return int(self.cpu_threads)
+
+    def residual(self, x: np.ndarray) -> np.ndarray:
+        """Network residuals ``(B, 2, 17, 3)`` m for prepared inputs ``x (B, 2, 17, 3)`` m (root-centred, per view)."""
+        x = np.asarray(x, dtype=np.float32)
+        out = np.empty(x.shape, dtype=np.float64)
+        with self._lock, _threads(self._threads_for(len(x))), torch.inference_mode():
+            for s in range(0, len(x), self.batch):
+                xb = torch.from_numpy(np.ascontiguousarray(x[s : s + self.batch])).to(self.device)
+                out[s : s + self.batch] = self._model(xb).double().cpu().numpy()
+        return out
+
+    def refine(self, kp2d: np.ndarray, coarse: np.ndarray, cameras: CameraGroup) -> np.ndarray:
+        """Refined world poses ``(F, 17, 3)`` m from detections ``kp2d (F, 2, 17, 3)`` and their triangulation.
+
+        ``kp2d`` is only used to weigh the two views' outputs (agreement with each view's 2D).
+        """
+        kp2d = np.asarray(kp2d, dtype=np.float64)
+        coarse = np.asarray(coarse, dtype=np.float64)
+        if coarse.ndim == 2:
+            return self.refine(kp2d[None], coarse[None], cameras)[0]
+        if kp2d.ndim != 4 or kp2d.shape[1:] != (2, 17, 3):
+            raise InputError(f"kp2d must be (F, 2, 17, 3) [x_px, y_px, confidence], got shape {kp2d.shape}.")
+        if coarse.shape != (kp2d.shape[0], 17, 3):
+            raise InputError(f"coarse must be ({kp2d.shape[0]}, 17, 3) metres, got shape {coarse.shape}.")
+        cams = prep.CameraArrays.from_group(cameras)
+        F = len(coarse)
+        if F == 0:
+            return coarse.copy()
+        if self.fix_swaps:
+            kp2d = np.moveaxis(kp2d, 1, 0).copy()  # (2, F, 17, 3)
+            kp2d[..., :2], kp2d[..., 2], kind = fix_left_right_swaps(kp2d[..., :2], kp2d[..., 2], cameras)
+            kp2d = np.moveaxis(kp2d, 0, 1)
+            redo = kind != ""
+            if redo.any():
+                coarse = coarse.copy()
+                coarse[redo] = prep.triangulate_pair(kp2d[redo], cameras)
+        p = prep.prepare(coarse, np.broadcast_to(cams.R, (F, 2, 3, 3)), np.broadcast_to(cams.t, (F, 2, 3)))
+        res = self.residual(p.x)
+        cam = prep.restore(p.x + res, p)
+        if self.combine in ("agreement", "agreement_both"):
+            und = prep.undistort_pairs(kp2d[..., :2], cams)
+            conf = np.nan_to_num(kp2d[..., 2])
+            return prep.finish(cam, p, und, conf, cams, self.combine)
+        return prep.finish(cam, p, None, None, None, self.combine)
+
+
+def refine_points(points: np.ndarray, kp2d: np.ndarray, cameras: CameraGroup, refiner: Refiner) -> np.ndarray:
+    """For ``triangulate --refine``: points ``(F, 17, 3)`` m, kp2d ``(V=2, F, 17, 3)`` (view-major, as in
+    core/batch.py), cameras the 2 cameras -> refined ``(F, 17, 3)`` m (NaN where ``points`` is NaN).
+
+    Raises :class:`ModelError` when more or fewer than 2 cameras are given (CV-UGCN refines pairs).
+    """
+    kp2d = np.asarray(kp2d, dtype=np.float64)
+    if kp2d.ndim != 4 or kp2d.shape[0] != 2 or len(cameras) != 2:
+        raise ModelError(
+            f"refinement works on exactly two cameras; got {len(cameras)} camera(s) and 2D of shape {kp2d.shape}. "
+            "Pass --cameras with two names."
+        )
+    return refiner.refine(np.moveaxis(kp2d, 0, 1), points, cameras)
+
+
+class RefinerHook:
+    """The pipeline's refinement hook (core.pipeline.RefineHook): ``hook(RefineInput) -> (17, 3)`` world m.
+
+    ``id``/``model_id`` name the checkpoint (its content id).
+    """
+
+    def __init__(self, refiner: Refiner) -> None:
+        self.refiner = refiner
+        self.id = self.model_id = refiner.id
+
+    def __call__(self, inp) -> np.ndarray:  # inp: core.pipeline.RefineInput (keypoints2d, coarse, cameras)
+        return self.refiner.refine(inp.keypoints2d, inp.coarse, inp.cameras)
+
+
+def default_refine_hook(
+    checkpoint: str | os.PathLike | None = None, device: str = "auto", fix_swaps: bool = False
+) -> tuple[RefinerHook | None, str]:
+    """``(hook, label)`` for the shipped (or given) checkpoint; ``(None, why)`` when there is no model file.
+
+    Other problems (a damaged or foreign checkpoint) raise :class:`ModelError` with the reason.
+    """
+    from .checkpoint import DEFAULT_CHECKPOINT
+
+    path = Path(checkpoint) if checkpoint is not None else DEFAULT_CHECKPOINT
+    if not path.is_file():
+        return None, f"no CV-UGCN model at '{path}' (make it with `python -m models.pretrain`)"
+    r = Refiner(path, device=device, fix_swaps=fix_swaps)
+    return RefinerHook(r), f"CV-UGCN {r.id} on {r.device.type}"

@@ -1,0 +1,115 @@
+"""Input preparation for CV-UGCN: round trips, missing joints, view combination, numpy/torch twins."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from core import skeleton
+from core.errors import InputError
+from models import prep
+from tests.test_models_helpers import mocap_joints, rig
+
+
+def _setup(n: int = 20, seed: int = 1):
+    X = mocap_joints("run")[:n]
+    group = rig(seed)
+    cams = prep.CameraArrays.from_group(group)
+    R = np.broadcast_to(cams.R, (n, 2, 3, 3))
+    t = np.broadcast_to(cams.t, (n, 2, 3))
+    return X, group, cams, R, t
+
+
+def test_prepare_restore_finish_round_trip_and_nan_kept() -> None:
+    X, _, cams, R, t = _setup()
+    X = X.copy()
+    X[3, 13] = np.nan  # a missing wrist
+    X[7, 0] = np.nan  # a missing pelvis
+    p = prep.prepare(X, R, t)
+    assert p.x.shape == (20, 2, 17, 3) and p.root.shape == (20, 2, 3)
+    assert np.isfinite(p.x).all()
+    assert np.allclose(p.x[:, :, skeleton.ROOT], 0.0)
+    # each view's input is the same pose, rotated: bone lengths agree across views
+    assert np.allclose(skeleton.bone_lengths(p.x[:, 0]), skeleton.bone_lengths(p.x[:, 1]))
+    out = prep.finish(prep.restore(p.x, p), p, None, None, None, mode="mean")
+    assert np.isnan(out[3, 13]).all() and np.isnan(out[7, 0]).all()
+    ok = np.isfinite(X).all(-1)
+    assert np.allclose(out[ok], X[ok], atol=1e-9)
+
+
+def test_fill_missing_uses_ancestors_and_mid_hips() -> None:
+    X = mocap_joints("walk")[:5].copy()
+    X[0, [12, 13]] = np.nan  # elbow and wrist: both take the shoulder
+    X[1, 0] = np.nan  # pelvis: mid-hips
+    X[2] = np.nan  # nothing at all
+    filled, missing = prep.fill_missing(X)
+    assert missing[0, 12] and missing[0, 13] and not missing[0, 11]
+    assert np.allclose(filled[0, 12], X[0, 11]) and np.allclose(filled[0, 13], X[0, 11])
+    assert np.allclose(filled[1, 0], X[1, [1, 4]].mean(0))
+    assert missing[2].all() and np.isnan(filled[2]).all()
+    p = prep.prepare(X, *_setup(5)[3:])
+    assert p.empty.tolist() == [False, False, True, False, False]
+    assert np.isfinite(p.x).all()
+
+
+def test_prepare_rejects_bad_shape() -> None:
+    with pytest.raises(InputError, match=r"\(F, 17, 3\)"):
+        prep.prepare(np.zeros((4, 16, 3)), np.zeros((1, 2, 3, 3)), np.zeros((1, 2, 3)))
+
+
+def test_torch_twins_match_numpy() -> None:
+    X, _, cams, R, t = _setup()
+    Xc = prep.world_to_cameras(X, R, t)
+    Xt = prep.world_to_cameras_t(torch.tensor(X), torch.tensor(np.array(R)), torch.tensor(np.array(t)))
+    assert np.allclose(Xt.numpy(), Xc)
+    back = prep.cameras_to_world_t(Xt, torch.tensor(np.array(R)), torch.tensor(np.array(t))).numpy()
+    assert np.allclose(back, X[:, None])
+    K = np.broadcast_to(cams.K, (20, 2, 3, 3))
+    assert np.allclose(prep.project_pinhole_t(Xt, torch.tensor(np.array(K))).numpy(), prep.project_pinhole(Xc, K))
+    R21, t21 = prep.relative_pose_21(R, t)
+    R21t, t21t = prep.relative_pose_21_t(torch.tensor(np.array(R)), torch.tensor(np.array(t)))
+    assert np.allclose(R21t.numpy(), R21) and np.allclose(t21t.numpy(), t21)
+    assert np.allclose(np.einsum("fij,fnj->fni", R21, Xc[:, 0]) + t21[:, None], Xc[:, 1])
+
+
+def test_pinhole_projection_matches_the_camera_model_without_distortion() -> None:
+    X, group, cams, R, t = _setup()
+    Xc = prep.world_to_cameras(X, R, t)
+    uv = prep.project_pinhole(Xc, np.broadcast_to(cams.K, (20, 2, 3, 3)))
+    cam = group[0]
+    from core.camera import project_points
+
+    assert np.allclose(uv[:, 0], project_points(X, cam.K, np.zeros(5), cam.R, cam.t), atol=1e-6)
+    # and undistorting the distorted projection lands on it
+    und = prep.undistort_pairs(np.stack([c.project(X) for c in group], axis=1), cams)
+    assert np.abs(und - uv).max() < 1e-3
+
+
+def test_combine_views_prefers_the_pose_that_agrees_with_its_2d() -> None:
+    X, _, cams, R, t = _setup()
+    K = np.broadcast_to(cams.K, (20, 2, 3, 3))
+    uv = prep.project_pinhole(prep.world_to_cameras(X, R, t), K)
+    bad = X + np.array([0.05, -0.04, 0.03])  # 5-7 cm off
+    Xw = np.stack([X, bad], axis=1)  # view 1's pose is right, view 2's is off
+    conf = np.ones((20, 2, 17))
+    full = prep.CameraArrays(K=K, dist=np.zeros((20, 2, 5)), R=np.array(R), t=np.array(t))
+    out = prep.combine_views(Xw, uv, conf, full, mode="agreement")
+    assert np.abs(out - X).max() < 2e-3
+    assert np.allclose(prep.combine_views(Xw, mode="mean"), (X + bad) / 2)
+    assert np.allclose(prep.combine_views(Xw, mode="view1"), X)
+    swapped = prep.combine_views(Xw[:, ::-1], uv, conf, full, mode="agreement_both")
+    assert np.abs(swapped - X).max() < 2e-3
+    with pytest.raises(ValueError, match="combine mode"):
+        prep.combine_views(Xw, mode="median")
+
+
+def test_triangulate_pair_recovers_clean_real_motion() -> None:
+    X, group, *_ = _setup()
+    kp = np.stack([c.project(X) for c in group], axis=1)  # (F, 2, 17, 2) distorted
+    kp = np.concatenate([kp, np.ones(kp.shape[:-1] + (1,))], axis=-1)
+    kp[4, 1, 6, 2] = 0.0  # one view lost a joint -> NaN
+    pts = prep.triangulate_pair(kp, group)
+    assert np.isnan(pts[4, 6]).all()
+    ok = np.isfinite(pts).all(-1)
+    assert np.abs(pts[ok] - X[ok]).max() < 1e-4

@@ -1,0 +1,122 @@
+"""Refiner on real 2D (pose2sim OpenPose, two calibrated cameras): shapes, NaN handling, identity, threads."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from core.calibration_io import load_calibration
+from core.errors import InputError, ModelError
+from models import prep
+from models.checkpoint import DEFAULT_CHECKPOINT, load_checkpoint, save_checkpoint
+from models.cvugcn import CVUGCN, CVUGCNConfig
+from models.refiner import Refiner, refine_points
+from tests.test_models_helpers import pose2sim_openpose_h36m
+
+PAIR = ("cam_01", "cam_04")
+
+
+@pytest.fixture(scope="module")
+def real_pair():
+    kps, calib = pose2sim_openpose_h36m()
+    group = load_calibration(calib).group.subset(PAIR)
+    kp2d = np.stack([kps[c] for c in PAIR], axis=1)  # (F, 2, 17, 3)
+    kp2d[10, 0, 13, 2] = 0.0  # a joint lost in one view -> not triangulated
+    kp2d[20, 1, :, 2] = 0.0  # nobody found in one view -> an empty frame
+    coarse = prep.triangulate_pair(kp2d, group)
+    assert np.isnan(coarse[10, 13]).all() and np.isnan(coarse[20]).all()
+    return kp2d, coarse, group
+
+
+def _perturbed_checkpoint(path: Path, seed: int = 0) -> Path:
+    torch.manual_seed(seed)
+    m = CVUGCN(CVUGCNConfig.tiny())
+    with torch.no_grad():
+        m.head.weight.normal_(0.0, 0.01)  # small non-zero residuals
+    save_checkpoint(path, m, CVUGCNConfig.tiny())
+    return path
+
+
+def test_fresh_model_is_identity_on_real_data_and_keeps_nan(tmp_path: Path, real_pair) -> None:
+    kp2d, coarse, group = real_pair
+    save_checkpoint(tmp_path / "fresh.pt", CVUGCN(CVUGCNConfig.tiny()), CVUGCNConfig.tiny())
+    r = Refiner(tmp_path / "fresh.pt", device="cpu")
+    out = r.refine(kp2d, coarse, group)
+    assert out.shape == coarse.shape
+    assert np.array_equal(np.isnan(out), np.isnan(coarse))
+    ok = np.isfinite(coarse)
+    assert np.allclose(out[ok], coarse[ok], atol=1e-6)
+    one = r.refine(kp2d[5], coarse[5], group)  # one frame, (2, 17, 3) and (17, 3)
+    assert one.shape == (17, 3) and np.allclose(one, out[5], atol=1e-6, equal_nan=True)
+
+
+def test_refine_points_batch_layout_and_errors(tmp_path: Path, real_pair) -> None:
+    kp2d, coarse, group = real_pair
+    r = Refiner(_perturbed_checkpoint(tmp_path / "p.pt"), device="cpu")
+    a = r.refine(kp2d, coarse, group)
+    b = refine_points(coarse, np.moveaxis(kp2d, 1, 0), group, r)  # (V, F, 17, 3), as in core/batch.py
+    assert np.allclose(a, b, equal_nan=True)
+    moved = np.linalg.norm(a - coarse, axis=-1)
+    assert np.nanmax(moved) > 1e-4 and np.nanmedian(moved) < 0.1
+    kps, calib = pose2sim_openpose_h36m()
+    three = load_calibration(calib).group.subset(["cam_01", "cam_02", "cam_04"])
+    with pytest.raises(ModelError, match="exactly two cameras"):
+        refine_points(coarse, np.stack([kps[c] for c in three.names]), three, r)
+    with pytest.raises(InputError, match=r"\(F, 2, 17, 3\)"):
+        r.refine(kp2d[..., :2], coarse, group)
+    with pytest.raises(InputError, match="coarse"):
+        r.refine(kp2d, coarse[:5], group)
+
+
+def test_fast_path_matches_eager_and_threads_are_safe(tmp_path: Path, real_pair) -> None:
+    kp2d, coarse, group = real_pair
+    ck = load_checkpoint(_perturbed_checkpoint(tmp_path / "p.pt", seed=3))
+    fast = Refiner(ck, device="cpu", fast=True)
+    eager = Refiner(ck, device="cpu", fast=False)
+    ref = eager.refine(kp2d, coarse, group)
+    assert np.allclose(fast.refine(kp2d, coarse, group), ref, atol=1e-5, equal_nan=True)
+    results: dict[int, np.ndarray] = {}
+
+    def work(i: int) -> None:
+        results[i] = fast.refine(kp2d[i::2], coarse[i::2], group)
+
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert np.allclose(results[0], ref[0::2], atol=1e-5, equal_nan=True)
+    assert np.allclose(results[1], ref[1::2], atol=1e-5, equal_nan=True)
+    n = torch.get_num_threads()
+    fast.refine(kp2d[:1], coarse[:1], group)
+    assert torch.get_num_threads() == n  # the single-thread setting for small batches is restored
+
+
+def test_shipped_model_on_real_pair(real_pair) -> None:
+    if not DEFAULT_CHECKPOINT.is_file():
+        pytest.skip(f"no shipped checkpoint at {DEFAULT_CHECKPOINT} (make it with `python -m models.pretrain`)")
+    kp2d, coarse, group = real_pair
+    r = Refiner()
+    assert r.id == load_checkpoint().id
+    out = r.refine(kp2d, coarse, group)
+    assert np.array_equal(np.isnan(out), np.isnan(coarse))
+    moved = np.linalg.norm(out - coarse, axis=-1)
+    assert np.nanmedian(moved) < 0.06  # refinement corrects, it does not invent a new pose
+
+
+def test_pipeline_hook(tmp_path: Path, real_pair) -> None:
+    from core.pipeline import RefineInput
+    from models.refiner import default_refine_hook
+
+    kp2d, coarse, group = real_pair
+    hook, why = default_refine_hook(tmp_path / "missing.pt")
+    assert hook is None and "no CV-UGCN model" in why
+    hook, label = default_refine_hook(_perturbed_checkpoint(tmp_path / "p.pt"), device="cpu")
+    assert hook.model_id in label
+    out = hook(RefineInput(kp2d[3], coarse[3], group))
+    assert out.shape == (17, 3)
+    assert np.allclose(out, hook.refiner.refine(kp2d[3:4], coarse[3:4], group)[0], equal_nan=True)
