@@ -43,12 +43,22 @@ def _add_triangulate(p: argparse.ArgumentParser) -> None:
     p.add_argument("--cameras", help="comma-separated camera names to use, e.g. cam_01,cam_04 (default: all)")
     p.add_argument("--out", required=True, type=Path, help="output npz (points in metres, world frame)")
     p.add_argument("--min-confidence", type=float, default=0.3, help="ignore 2D keypoints below this confidence")
+    p.add_argument("--refine", action="store_true", help="also refine with CV-UGCN (two cameras): adds 'refined'")
+    p.add_argument("--model", type=Path, help="CV-UGCN checkpoint for --refine (default: the shipped model)")
+    p.add_argument("--device", choices=("auto", "cuda", "cpu"), default="auto", help="where to run --refine")
     p.add_argument("--json", action="store_true", help="print a JSON summary")
 
 
 def _run_triangulate(args: argparse.Namespace) -> int:
     from core.batch import triangulate_keypoints_file
 
+    refine, model_id = None, ""
+    if args.refine or args.model:
+        from models.refiner import Refiner, refine_points
+
+        refiner = Refiner(args.model, device=args.device)
+        model_id = refiner.id
+        refine = lambda pts, kp, cams: refine_points(pts, kp, cams, refiner)  # noqa: E731
     summary = triangulate_keypoints_file(
         calib=args.calib,
         keypoints=args.keypoints,
@@ -56,6 +66,8 @@ def _run_triangulate(args: argparse.Namespace) -> int:
         cameras=_split_names(args.cameras),
         min_confidence=args.min_confidence,
         log=None if args.json else print,
+        refine=refine,
+        model_id=model_id,
     )
     if args.json:
         _print_json(summary)
@@ -222,6 +234,51 @@ def _run_export(args: argparse.Namespace) -> int:
     return 0
 
 
+# --------------------------------------------------------------------------- train
+def _add_train(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "sessions",
+        nargs="+",
+        type=Path,
+        help="session folders (keypoints2d.npz + calibration.toml), or keypoints npz files with a calibration beside",
+    )
+    p.add_argument("--epochs", type=int, default=20)
+    p.add_argument("--device", choices=("auto", "cuda", "cpu"), default="auto")
+    p.add_argument("--init", help="checkpoint to start from (default: the shipped model; 'scratch' for a new one)")
+    p.add_argument("--out", required=True, type=Path, help="checkpoint to write (the best epoch is kept)")
+    p.add_argument("--lr", type=float, default=1e-3, help="learning rate (Amsgrad)")
+    p.add_argument("--batch-size", type=int, default=256)
+    p.add_argument(
+        "--losses",
+        default="finetune",
+        help="loss preset: finetune, paper, structure-heavy or 2d-only (default finetune)",
+    )
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--resume", action="store_true", help="continue an interrupted run from <out>.state.pt")
+    p.add_argument("--json", action="store_true", help="print a JSON summary")
+
+
+def _run_train(args: argparse.Namespace) -> int:
+    from models.train import train_from_paths
+
+    summary = train_from_paths(
+        args.sessions,
+        epochs=args.epochs,
+        device=args.device,
+        init_checkpoint=args.init,
+        out=args.out,
+        lr=args.lr,
+        batch_size=args.batch_size,
+        log=(lambda _m: None) if args.json else print,
+        loss_preset=args.losses,
+        seed=args.seed,
+        resume=args.resume,
+    )
+    if args.json:
+        _print_json(summary)
+    return 0
+
+
 #: name -> (help, add_arguments, handler)
 COMMANDS: dict[str, tuple[str, Callable[[argparse.ArgumentParser], None], Handler]] = {
     "triangulate": (
@@ -237,6 +294,11 @@ COMMANDS: dict[str, tuple[str, Callable[[argparse.ArgumentParser], None], Handle
     "import": ("make a session from two videos and a calibration", _add_import, _run_import),
     "process": ("detect, triangulate and refine every frame pair of a session", _add_process, _run_process),
     "export": ("export a processed session's 3D motion (TRC, C3D, CSV, JSON, BVH)", _add_export, _run_export),
+    "train": (
+        "fine-tune CV-UGCN on recorded sessions with weak supervision (no 3D ground truth)",
+        _add_train,
+        _run_train,
+    ),
     "print-board": (
         "write a calibration board as a PDF/PNG sheet at true physical size",
         _add_print_board,

@@ -86,7 +86,7 @@ def run_gui(argv_options: argparse.Namespace | Sequence[str] | None = None) -> i
 
     settings = _settings_for(getattr(opts, "settings_dir", None))
     window = MainWindow(settings=settings, tabs=create_tabs(settings))
-    connect_tabs(window)
+    connect_tabs(window, settings)
     if tab:
         window.set_current_tab(tab)
     window.show()

@@ -25,6 +25,7 @@ from PySide6 import QtCore, QtGui, QtWidgets
 from app.camera_view import CameraView, person_box
 from app.live_controller import DISPLAY_HZ, Job, LiveController, LiveSession, LiveStats, StartSpec, infer_world_up
 from app.live_plots import RatePlot
+from app.record_controls import RecordControls
 from app.skeleton_view import UP_AXES, SkeletonView, frustum_lines
 from app.style import ACCENT, BASE, BORDER, MUTED, PANEL, TEXT, WINDOW
 from core.calibration_io import CalibrationFile, load_calibration
@@ -237,6 +238,9 @@ class LiveTab(QtWidgets.QWidget):
         root.setContentsMargins(0, 0, 0, 0)
         root.setSpacing(0)
         root.addWidget(self._build_toolbar())
+        #: Record button (records the running capture into a session; see app/record_controls.py)
+        self.record_controls = RecordControls(self.controller, settings, self)
+        self.extra_controls.addWidget(self.record_controls)
         splitter = QtWidgets.QSplitter(QtCore.Qt.Orientation.Horizontal)
         splitter.setObjectName("liveSplitter")
         splitter.setHandleWidth(1)
@@ -606,6 +610,7 @@ class LiveTab(QtWidgets.QWidget):
     def stop(self) -> None:
         """Stop capture and every thread it started; returns when they have stopped (used when closing)."""
         self._display_timer.stop()
+        self.record_controls.stop()  # finalise a recording before its capture stops
         self.controller.stop(wait=True)
         job = self._device_job
         if job is not None:

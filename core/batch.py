@@ -15,11 +15,15 @@ import numpy as np
 
 from core import skeleton
 from core.calibration_io import load_calibration
+from core.camera import CameraGroup
 from core.errors import InputError
 from core.keypoints_io import load_keypoints_npz
+from core.swaps import fix_left_right_swaps
 from core.triangulation import triangulate
 
 Log = Callable[[str], None] | None
+#: A learned refinement: (points (F, 17, 3) m, keypoints (V, F, 17, 3) px+conf, cameras) -> (F, 17, 3) m.
+Refine = Callable[[np.ndarray, np.ndarray, CameraGroup], np.ndarray]
 
 
 def write_npz_atomic(path: str | os.PathLike, **arrays: Any) -> Path:
@@ -44,12 +48,16 @@ def triangulate_keypoints_file(
     cameras: Sequence[str] | None = None,
     min_confidence: float = 0.3,
     log: Log = None,
+    refine: Refine | None = None,
+    model_id: str = "",
 ) -> dict[str, Any]:
     """Triangulate a keypoints npz with a calibration and write ``out`` (npz, metres).
 
     ``out`` holds ``joint_names (17,)``, ``points (F, 17, 3)`` m (world frame, NaN where
     fewer than two views saw the joint), ``reprojection_error_px (F, 17)``, ``n_views (F, 17)``,
-    ``cameras``, ``units = "m"`` and ``time_s (F,)`` when the input had it.
+    ``cameras``, ``units = "m"`` and ``time_s (F,)`` when the input had it. With two cameras,
+    left/right label swaps between the views are repaired first (core.swaps). With ``refine``
+    (a learned refinement, e.g. CV-UGCN) it also holds ``refined (F, 17, 3)`` m and ``model_id``.
     """
     kps, time_s = load_keypoints_npz(keypoints)
     names = list(cameras) if cameras is not None else list(kps)
@@ -74,6 +82,11 @@ def triangulate_keypoints_file(
     if log:
         log(f"calibration: {cal.units_note}")
     stack = np.stack([kps[n] for n in names])  # (V, F, 17, 3)
+    if len(names) == 2:
+        pts, conf, kind = fix_left_right_swaps(stack[..., :2], stack[..., 2], group, min_confidence=min_confidence)
+        stack = np.concatenate([pts, conf[..., None]], axis=-1)
+        if log and (kind != "").any():
+            log(f"repaired left/right label swaps in {(kind != '').sum()} frame(s)")
     tri = triangulate(stack[..., :2], stack[..., 2], group, min_confidence=min_confidence)
     arrays: dict[str, Any] = {
         "joint_names": np.array(skeleton.JOINT_NAMES),
@@ -85,6 +98,11 @@ def triangulate_keypoints_file(
     }
     if time_s is not None:
         arrays["time_s"] = time_s
+    if refine is not None:
+        if len(names) != 2:
+            raise InputError(f"refinement works on two cameras; {len(names)} were given. Pass --cameras A,B.")
+        arrays["refined"] = refine(tri.points, stack, group)
+        arrays["model_id"] = np.array(model_id)
     path = write_npz_atomic(out, **arrays)
     valid = tri.valid
     summary = {
@@ -96,6 +114,8 @@ def triangulate_keypoints_file(
         "joints_triangulated_fraction": float(valid.mean()),
         "frames_with_3d": int(valid.any(axis=1).sum()),
         "median_reprojection_error_px": float(np.nanmedian(tri.reprojection_error_px)) if valid.any() else None,
+        "refined": refine is not None,
+        "model_id": model_id or None,
     }
     if log:
         log(

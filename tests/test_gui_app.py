@@ -33,9 +33,11 @@ def test_main_demo_flag_opens_the_window_and_runs_live_3d(qapp, tmp_path):
             seen["tabs"] = win.tab_names()
             seen["current"] = win.current_tab_name()
             pts = live.view3d.skeleton_points(MAIN_SKELETON) if MAIN_SKELETON in live.view3d.skeleton_names() else None
-            if pts is not None and np.isfinite(pts).all():
+            if pts is not None and np.isfinite(pts).all() and live._refine_hook is not None:
                 seen["points"] = pts
                 seen["state"] = live.state
+                seen["refine_label"] = live._refine_label
+                seen["tab_types"] = {n: type(win.tab(n)).__name__ for n in win.tab_names()}
                 win.close()
                 return
         if deadline.hasExpired():
@@ -50,6 +52,8 @@ def test_main_demo_flag_opens_the_window_and_runs_live_3d(qapp, tmp_path):
     assert seen.get("tabs") == ["Live", "Calibration", "Sessions", "Training"]
     assert seen.get("current") == "Live"
     assert "points" in seen, "no live 3D skeleton arrived from the demo"
+    assert "CV-UGCN" in seen["refine_label"]  # the shipped model was loaded for live refinement
+    assert seen["tab_types"]["Calibration"] == "CalibrationTab" and seen["tab_types"]["Sessions"] == "SessionsTab"
     height = seen["points"][10, 2] - seen["points"][3, 2]
     assert 1.0 < height < 2.2  # a standing adult, Z up, metres
     # closing the window stopped every capture and processing thread
