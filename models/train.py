@@ -241,9 +241,10 @@ def output_metrics(world: np.ndarray, data: WeakData, truth: np.ndarray | None =
     stds = []
     for g in np.unique(data.group):
         lg = lengths[data.group == g]
-        if np.isfinite(lg).sum(0).min() >= 2:
-            stds.append(np.nanstd(lg, axis=0))
-    out["bone_std_mm"] = float(np.mean(stds) * 1000) if stds else float("nan")
+        enough = np.isfinite(lg).sum(0) >= 2  # bones seen at least twice in this session
+        if enough.any():
+            stds.append(np.nanstd(lg[:, enough], axis=0))
+    out["bone_std_mm"] = float(np.mean(np.concatenate(stds)) * 1000) if stds else float("nan")
     if truth is not None:
         out["mpjpe_mm"] = skeleton.mpjpe(world, truth) * 1000
         out["mpjpe_abs_mm"] = skeleton.mpjpe(world, truth, root_aligned=False) * 1000

@@ -149,3 +149,77 @@ def test_print_board_command(tmp_path):
     res = _run("print-board", "--board", "charuco:5x7:0.03:0.022:DICT_6X6_250", "--out", str(out))
     assert res.returncode == 0, res.stderr
     assert out.read_bytes().startswith(b"%PDF") and "print at 100%" in res.stdout
+
+
+def test_triangulate_refine_adds_refined_points_and_the_model_id(keypoints_npz, tmp_path):
+    out = tmp_path / "refined.npz"
+    res = _run(
+        "triangulate",
+        "--calib",
+        str(POSE2SIM / "Calib_qualisys.toml"),
+        "--keypoints",
+        str(keypoints_npz),
+        "--out",
+        str(out),
+        "--refine",
+        "--json",
+    )
+    assert res.returncode == 0, res.stderr
+    summary = json.loads(res.stdout)
+    assert summary["refined"] and len(summary["model_id"]) == 16
+    with np.load(out) as z:
+        refined, coarse = z["refined"], z["points"]
+        assert refined.shape == coarse.shape == (100, 17, 3)
+        assert str(z["model_id"]) == summary["model_id"]
+    both = np.isfinite(refined).all(-1) & np.isfinite(coarse).all(-1)
+    assert both.mean() > 0.9
+    shift = np.linalg.norm(refined - coarse, axis=-1)[both]
+    assert 0 < np.median(shift) < 0.1  # a correction of centimetres, not a different pose
+
+
+def test_train_command_fine_tunes_from_keypoints_without_3d_truth(keypoints_npz, tmp_path):
+    folder = tmp_path / "take"
+    folder.mkdir()
+    (folder / "kp.npz").write_bytes(keypoints_npz.read_bytes())
+    (folder / "calibration.toml").write_text((POSE2SIM / "Calib_qualisys.toml").read_text())
+    out = tmp_path / "tuned.pt"
+    res = _run("train", str(folder / "kp.npz"), "--epochs", "2", "--out", str(out), "--json")
+    assert res.returncode == 0, res.stderr
+    from models.checkpoint import load_checkpoint
+
+    ckpt = load_checkpoint(out)
+    assert ckpt.id and ckpt.meta
+    # a run pointed at a folder without keypoints gets a clear message
+    res = _run("train", str(tmp_path / "empty_take"), "--epochs", "1", "--out", str(tmp_path / "x.pt"))
+    assert res.returncode == 2 and "Traceback" not in res.stderr
+
+
+@pytest.mark.slow
+def test_import_process_export_commands_on_real_videos(tmp_path):
+    videos = need(POSE2SIM / "videos")
+    session = tmp_path / "take"
+    res = _run(
+        "import",
+        str(videos / "cam01.mp4"),
+        str(videos / "cam04.mp4"),
+        "--calib",
+        str(POSE2SIM / "Calib_qualisys.toml"),
+        "--cameras",
+        "cam_01,cam_04",
+        "--out",
+        str(session),
+    )
+    assert res.returncode == 0, res.stderr
+    res = _run("process", str(session), "--json")
+    assert res.returncode == 0, res.stderr
+    summary = json.loads(res.stdout[res.stdout.index("{") :])
+    assert summary["frames"] == 100 and summary["percent_with_3d"] > 90
+    out = tmp_path / "take.trc"
+    res = _run("export", str(session), "--format", "trc", "--out", str(out))
+    assert res.returncode == 0, res.stderr
+    from tests.trc_reader import read_trc
+
+    names, time_s, pts, header = read_trc(out)
+    assert len(time_s) == 100 and header["Units"] == "m"
+    res = _run("export", str(tmp_path / "nope"), "--format", "trc", "--out", str(tmp_path / "x.trc"))
+    assert res.returncode == 2 and "Traceback" not in res.stderr
