@@ -28,6 +28,7 @@ from app.live_plots import RatePlot
 from app.record_controls import RecordControls
 from app.skeleton_view import UP_AXES, SkeletonView, frustum_lines
 from app.style import ACCENT, BASE, BORDER, MUTED, PANEL, TEXT, WINDOW
+from app.widgets import MessageBoxSlot, register_with_window, status_message
 from core.calibration_io import CalibrationFile, load_calibration
 from core.capture import DeviceInfo, DeviceSource, SourceState, list_devices, synchronized_videos
 from core.errors import CrossViewError, InputError
@@ -220,8 +221,7 @@ class LiveTab(QtWidgets.QWidget):
         self._auto_floor = False
         self._floor_samples: deque[float] = deque(maxlen=120)
         self._floor = 0.0
-        self._registered_window: QtWidgets.QWidget | None = None
-        self._error_box: QtWidgets.QMessageBox | None = None
+        self._boxes = MessageBoxSlot(self)
         self._restoring = True
         self.last_error: str | None = None
 
@@ -1195,35 +1195,20 @@ class LiveTab(QtWidgets.QWidget):
         """A non-blocking warning dialog (the window stays live behind it)."""
         self.last_error = text
         log.warning("Live tab: %s", text)
-        if self._error_box is not None:
-            self._error_box.close()
-        box = QtWidgets.QMessageBox(
-            QtWidgets.QMessageBox.Icon.Warning, "CrossView — Live", text, QtWidgets.QMessageBox.StandardButton.Ok, self
-        )
-        box.setAttribute(QtCore.Qt.WidgetAttribute.WA_DeleteOnClose, True)
-        box.setObjectName("liveErrorBox")
-        box.destroyed.connect(lambda *_: setattr(self, "_error_box", None))
-        self._error_box = box
-        box.open()
+        self._boxes.show(QtWidgets.QMessageBox.Icon.Warning, "Live", text, "liveErrorBox")
         self.errorShown.emit(text)
 
     def error_box(self) -> QtWidgets.QMessageBox | None:
         """The error dialog on screen, if any."""
-        return self._error_box
+        return self._boxes.current
 
     def _show_message(self, text: str, timeout_ms: int = 5000) -> None:
-        show = getattr(self.window(), "show_message", None)
-        if callable(show) and self.window() is not self:
-            show(text, timeout_ms)
+        status_message(self, text, timeout_ms)
 
     # --- window integration and settings ----------------------------------------------------------------------------
 
     def _register_with_window(self) -> None:
-        win = self.window()
-        register = getattr(win, "register_closeable", None)
-        if win is not self and callable(register) and self._registered_window is not win:
-            register(self)
-            self._registered_window = win
+        register_with_window(self)
 
     def showEvent(self, event: QtGui.QShowEvent) -> None:
         super().showEvent(event)

@@ -24,6 +24,7 @@ from PySide6 import QtCore, QtGui, QtWidgets
 from app.live_controller import Job, LiveController
 from app.session_workers import sessions_root
 from app.style import BORDER, MUTED, PANEL, TEXT
+from app.widgets import MessageBoxSlot, status_message
 from core.capture import SourceState
 from core.errors import CrossViewError, SessionError
 from core.recorder import RecorderStats, SessionRecorder
@@ -358,7 +359,7 @@ class RecordControls(QtWidgets.QWidget):
         self.setObjectName("recordControls")
         self.setStyleSheet(_STYLE)
         self.controller = RecordController(live, settings, self, recorder_kwargs=recorder_kwargs)
-        self._error_box: QtWidgets.QMessageBox | None = None
+        self._boxes = MessageBoxSlot(self)
         lay = QtWidgets.QHBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
         lay.setSpacing(8)
@@ -397,7 +398,7 @@ class RecordControls(QtWidgets.QWidget):
         self.controller.stop(wait=True)
 
     def error_box(self) -> QtWidgets.QMessageBox | None:
-        return self._error_box
+        return self._boxes.current
 
     # --- reactions -----------------------------------------------------------------------------------------
     def _on_clicked(self) -> None:
@@ -462,16 +463,7 @@ class RecordControls(QtWidgets.QWidget):
             self._show_box(QtWidgets.QMessageBox.Icon.Information, "Recording stopped", text)
 
     def _show_box(self, icon: QtWidgets.QMessageBox.Icon, title: str, text: str) -> None:
-        if self._error_box is not None:
-            self._error_box.close()
-        box = QtWidgets.QMessageBox(icon, f"CrossView — {title}", text, QtWidgets.QMessageBox.StandardButton.Ok, self)
-        box.setAttribute(QtCore.Qt.WidgetAttribute.WA_DeleteOnClose, True)
-        box.destroyed.connect(lambda *_: setattr(self, "_error_box", None))
-        self._error_box = box
-        box.open()
+        self._boxes.show(icon, title, text)
 
     def _message(self, text: str, timeout_ms: int = 5000) -> None:
-        win = self.window()
-        show = getattr(win, "show_message", None)
-        if callable(show) and win is not self:
-            show(text, timeout_ms)
+        status_message(self, text, timeout_ms)

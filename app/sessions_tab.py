@@ -41,6 +41,7 @@ from app.session_workers import (
     unfinished_task,
 )
 from app.style import ACCENT, BASE, BORDER, MUTED, PANEL, TEXT, WINDOW
+from app.widgets import MessageBoxSlot, register_with_window, status_message
 from core.errors import CrossViewError
 from core.session import SESSION_FILE, Session, is_recording_live, new_session_path
 
@@ -410,8 +411,7 @@ class SessionsTab(QtWidgets.QWidget):
         self._scan_again = False
         self._aux: list[Task] = []  # small background jobs (finding unfinished sessions)
         self._select_after_scan: Path | None = None
-        self._registered_window: QtWidgets.QWidget | None = None
-        self._error_box: QtWidgets.QMessageBox | None = None
+        self._boxes = MessageBoxSlot(self)
         self._import_dialog: ImportDialog | None = None
         self._export_dialog: ExportDialog | None = None
         self._recovery_dialog: RecoveryDialog | None = None
@@ -1122,35 +1122,17 @@ class SessionsTab(QtWidgets.QWidget):
         """A non-blocking warning dialog."""
         self.last_error = text
         log.warning("Sessions tab: %s", text)
-        if self._error_box is not None:
-            self._error_box.close()
-        box = QtWidgets.QMessageBox(
-            QtWidgets.QMessageBox.Icon.Warning,
-            "CrossView — Sessions",
-            text,
-            QtWidgets.QMessageBox.StandardButton.Ok,
-            self,
-        )
-        box.setAttribute(QtCore.Qt.WidgetAttribute.WA_DeleteOnClose, True)
-        box.destroyed.connect(lambda *_: setattr(self, "_error_box", None))
-        self._error_box = box
-        box.open()
+        self._boxes.show(QtWidgets.QMessageBox.Icon.Warning, "Sessions", text)
         self.errorShown.emit(text)
 
     def error_box(self) -> QtWidgets.QMessageBox | None:
-        return self._error_box
+        return self._boxes.current
 
     def _show_message(self, text: str, timeout_ms: int = 6000) -> None:
-        show = getattr(self.window(), "show_message", None)
-        if callable(show) and self.window() is not self:
-            show(text, timeout_ms)
+        status_message(self, text, timeout_ms)
 
     def _register_with_window(self) -> None:
-        win = self.window()
-        register = getattr(win, "register_closeable", None)
-        if win is not self and callable(register) and self._registered_window is not win:
-            register(self)
-            self._registered_window = win
+        register_with_window(self)
 
     def showEvent(self, event: QtGui.QShowEvent) -> None:
         super().showEvent(event)
