@@ -8,15 +8,17 @@ from app.active_model import ActiveModel
 
 
 def create_tabs(settings: QtCore.QSettings | None = None) -> dict[str, QtWidgets.QWidget]:
-    """The real tabs by name; a tab not built yet keeps MainWindow's placeholder."""
+    """The four tabs by name."""
     from app.calibration_tab import CalibrationTab
     from app.live_tab import LiveTab
     from app.sessions_tab import SessionsTab
+    from app.training_tab import TrainingTab
 
     return {
         "Live": LiveTab(settings=settings),
         "Calibration": CalibrationTab(settings=settings),
         "Sessions": SessionsTab(settings=settings),
+        "Training": TrainingTab(settings=settings),
     }
 
 

@@ -53,7 +53,12 @@ def test_main_demo_flag_opens_the_window_and_runs_live_3d(qapp, tmp_path):
     assert seen.get("current") == "Live"
     assert "points" in seen, "no live 3D skeleton arrived from the demo"
     assert "CV-UGCN" in seen["refine_label"]  # the shipped model was loaded for live refinement
-    assert seen["tab_types"]["Calibration"] == "CalibrationTab" and seen["tab_types"]["Sessions"] == "SessionsTab"
+    assert seen["tab_types"] == {
+        "Live": "LiveTab",
+        "Calibration": "CalibrationTab",
+        "Sessions": "SessionsTab",
+        "Training": "TrainingTab",
+    }
     height = seen["points"][10, 2] - seen["points"][3, 2]
     assert 1.0 < height < 2.2  # a standing adult, Z up, metres
     # closing the window stopped every capture and processing thread
