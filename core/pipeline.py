@@ -32,6 +32,7 @@ from core.capture import CameraSource, Frame, SourceState
 from core.detection import Detection, PersonFollower, PoseDetector
 from core.errors import CameraError, InputError
 from core.filters import OneEuroFilter
+from core.swaps import MIN_GAIN_PX as SWAP_MIN_GAIN_PX
 from core.swaps import fix_left_right_swaps
 from core.sync import FramePair, LiveSynchronizer
 from core.triangulation import DEFAULT_MIN_CONFIDENCE, triangulate
@@ -60,12 +61,12 @@ class StageTimes:
     """Per-pair timings in milliseconds (NaN when a stage did not run).
 
     ``*_ms`` are wall times; ``*_cpu_ms`` the CPU time the stage's thread spent, which is what a stage
-    costs the machine (wall times also count waiting for a core when every core is busy).
+    costs the machine (wall times also count waiting for a core when every core is busy). Detection has
+    no CPU figure: MediaPipe works in threads of its own.
     """
 
     grab_to_pair_ms: float = float("nan")
     detect_ms: tuple[float, float] = (float("nan"), float("nan"))
-    detect_cpu_ms: tuple[float, float] = (float("nan"), float("nan"))
     detect_wall_ms: float = float("nan")
     triangulate_ms: float = float("nan")
     triangulate_cpu_ms: float = float("nan")
@@ -122,7 +123,7 @@ class _DetectorWorker:
     def _init(self) -> None:
         self._follower = PersonFollower(self._factory())
 
-    def _detect(self, image: np.ndarray) -> tuple[Detection, float, float]:
+    def _detect(self, image: np.ndarray) -> tuple[Detection, float]:
         assert self._follower is not None
         if self._pending_release:
             self._follower.release()
@@ -131,9 +132,9 @@ class _DetectorWorker:
             x, y = self._pending_select
             self._follower.select(x, y, (image.shape[1], image.shape[0]))
             self._pending_select = None
-        t0, c0 = time.perf_counter(), time.thread_time()
+        t0 = time.perf_counter()
         det = self._follower.detect(image)
-        return det, (time.perf_counter() - t0) * 1e3, (time.thread_time() - c0) * 1e3
+        return det, (time.perf_counter() - t0) * 1e3
 
     def submit(self, image: np.ndarray) -> Future:
         return self._pool.submit(self._detect, image)
@@ -266,7 +267,6 @@ class PairProcessor:
         times = StageTimes(
             grab_to_pair_ms=(t_pair - max(f.t_ns for f in frames)) / 1e6,
             detect_ms=(results[0][1], results[1][1]),
-            detect_cpu_ms=(results[0][2], results[1][2]),
             detect_wall_ms=detect_wall,
         )
         names = self.cameras.names
@@ -294,14 +294,18 @@ class PairProcessor:
             )
         t0, c0 = time.perf_counter(), time.thread_time()
         relabelled = ""
-        if self.fix_swaps:
+        tri = triangulate(kp[:, None, :, :2], kp[:, None, :, 2], self.cameras, min_confidence=self.min_confidence)
+        # A left/right swap in one view shows as a large reprojection error; only then look for one
+        # (a relabelling must gain more than SWAP_MIN_GAIN_PX, impossible when the error is below it).
+        if self.fix_swaps and np.nanmean(tri.reprojection_error_px) > SWAP_MIN_GAIN_PX:
             pts, conf, kind = fix_left_right_swaps(
                 kp[:, None, :, :2], kp[:, None, :, 2], self.cameras, min_confidence=self.min_confidence
             )
-            kp = np.concatenate([pts[:, 0], conf[:, 0, :, None]], axis=-1)
-            relabelled = str(kind[0])
-            base["keypoints2d"] = kp
-        tri = triangulate(kp[:, None, :, :2], kp[:, None, :, 2], self.cameras, min_confidence=self.min_confidence)
+            if kind[0]:
+                relabelled = str(kind[0])
+                kp = np.concatenate([pts[:, 0], conf[:, 0, :, None]], axis=-1)
+                base["keypoints2d"] = kp
+                tri = triangulate(pts, conf, self.cameras, min_confidence=self.min_confidence)
         times.triangulate_ms = (time.perf_counter() - t0) * 1e3
         times.triangulate_cpu_ms = (time.thread_time() - c0) * 1e3
         points = tri.points[0]

@@ -20,6 +20,9 @@ from core import skeleton
 from core.camera import CameraGroup
 from core.triangulation import DEFAULT_MIN_CONFIDENCE, dlt
 
+#: A relabelling is kept only when it lowers the mean reprojection error by more than this (pixels).
+MIN_GAIN_PX = 5.0
+
 _LEGS = np.array([2, 3, 5, 6])
 _ARMS = np.array([12, 13, 15, 16])
 
@@ -67,7 +70,7 @@ def fix_left_right_swaps(
     cameras: CameraGroup,
     min_confidence: float = DEFAULT_MIN_CONFIDENCE,
     ratio: float = 0.5,
-    min_gain_px: float = 5.0,
+    min_gain_px: float = MIN_GAIN_PX,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Relabel swapped views: ``(2, F, J, 2)`` px and ``(2, F, J)`` -> (fixed px, fixed confidence, kind ``(F,)``).
 

@@ -35,8 +35,8 @@ TRC_NAMES = {
 SIZE = (64, 48)
 
 
-def _rig() -> CameraGroup:
-    K = [[50.0, 0, 32], [0, 50.0, 24], [0, 0, 1]]
+def _rig(focal_px: float = 50.0) -> CameraGroup:
+    K = [[focal_px, 0, 32], [0, focal_px, 24], [0, 0, 1]]
     a = Camera("left", K, np.zeros(5), np.eye(3), [0, 0, 0], SIZE)
     b = Camera("right", K, np.zeros(5), rodrigues_to_matrix(np.array([0, -0.4, 0])), [-1.0, 0, 0.2], SIZE)
     return CameraGroup([a, b])
@@ -72,7 +72,7 @@ class FakeDetector:
         kp = np.concatenate([uv, np.full((17, 1), 0.9)], axis=1)
         if self.mirrored:  # a detector that swaps the person's left and right
             kp = kp[sk.MIRROR]
-        return Detection(keypoints=kp, found=True, box=(uv[:, 0].min(), uv[:, 1].min(), uv[:, 0].max(), uv[:, 1].max()))
+        return Detection(keypoints=kp, found=True)  # no box: the follower never crops these tiny frames
 
     def close(self) -> None:
         pass
@@ -181,7 +181,7 @@ def test_only_one_camera_seeing_the_person_gives_no_3d_with_the_reason():
 
 
 def test_a_view_with_left_and_right_swapped_is_repaired_before_triangulation():
-    group = _rig()
+    group = _rig(focal_px=800.0)  # a webcam's focal length: a mirrored body is tens of pixels off
     pipe = LivePipeline(_sources(), group, detector_factory=_factory(group, b={"mirrored": True}))
     try:
         results = _collect(pipe, 5)
