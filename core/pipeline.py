@@ -35,7 +35,7 @@ from core.filters import OneEuroFilter
 from core.swaps import MIN_GAIN_PX as SWAP_MIN_GAIN_PX
 from core.swaps import fix_left_right_swaps
 from core.sync import FramePair, LiveSynchronizer
-from core.triangulation import DEFAULT_MIN_CONFIDENCE, triangulate
+from core.triangulation import DEFAULT_MIN_CONFIDENCE, Triangulation, triangulate
 
 log = logging.getLogger(__name__)
 
@@ -105,6 +105,16 @@ class PoseResult:
     @property
     def has_3d(self) -> bool:
         return self.coarse is not None
+
+
+@dataclass(frozen=True)
+class _Submitted:
+    """A pair whose two detections are under way."""
+
+    pair: FramePair
+    futures: tuple[Future, Future]
+    t_pair_ns: int
+    t_submit: float
 
 
 class _DetectorWorker:
@@ -253,15 +263,21 @@ class PairProcessor:
             for w in self.warnings:
                 log.warning(w)
 
+    def submit(self, pair: FramePair) -> _Submitted:
+        """Start both detectors on a pair (each camera's detector handles its frames in order)."""
+        self._check_sizes(pair.frames)
+        futures = tuple(w.submit(f.image) for w, f in zip(self._workers, pair.frames, strict=True))
+        return _Submitted(pair, futures, time.monotonic_ns(), time.perf_counter())
+
     def detect_and_triangulate(self, pair: FramePair) -> PoseResult:
         """Stage A: run both detectors in parallel, then triangulate."""
-        frames = pair.frames
-        self._check_sizes(frames)
-        t_pair = time.monotonic_ns()
-        futures = [w.submit(f.image) for w, f in zip(self._workers, frames, strict=True)]
-        t0 = time.perf_counter()
-        results = [fu.result() for fu in futures]
-        detect_wall = (time.perf_counter() - t0) * 1e3
+        return self.complete(self.submit(pair))
+
+    def complete(self, job: _Submitted) -> PoseResult:
+        """Wait for a submitted pair's two detections, then triangulate."""
+        pair, frames, t_pair = job.pair, job.pair.frames, job.t_pair_ns
+        results = [fu.result() for fu in job.futures]
+        detect_wall = (time.perf_counter() - job.t_submit) * 1e3
         dets = [r[0] for r in results]
         kp = np.stack([d.keypoints for d in dets])  # (2, 17, 3)
         times = StageTimes(
@@ -293,19 +309,8 @@ class PairProcessor:
                 **base,
             )
         t0, c0 = time.perf_counter(), time.thread_time()
-        relabelled = ""
-        tri = triangulate(kp[:, None, :, :2], kp[:, None, :, 2], self.cameras, min_confidence=self.min_confidence)
-        # A left/right swap in one view shows as a large reprojection error; only then look for one
-        # (a relabelling must gain more than SWAP_MIN_GAIN_PX, impossible when the error is below it).
-        if self.fix_swaps and np.nanmean(tri.reprojection_error_px) > SWAP_MIN_GAIN_PX:
-            pts, conf, kind = fix_left_right_swaps(
-                kp[:, None, :, :2], kp[:, None, :, 2], self.cameras, min_confidence=self.min_confidence
-            )
-            if kind[0]:
-                relabelled = str(kind[0])
-                kp = np.concatenate([pts[:, 0], conf[:, 0, :, None]], axis=-1)
-                base["keypoints2d"] = kp
-                tri = triangulate(pts, conf, self.cameras, min_confidence=self.min_confidence)
+        tri, kp, relabelled = self.triangulate_keypoints(kp)
+        base["keypoints2d"] = kp
         times.triangulate_ms = (time.perf_counter() - t0) * 1e3
         times.triangulate_cpu_ms = (time.thread_time() - c0) * 1e3
         points = tri.points[0]
@@ -326,6 +331,22 @@ class PairProcessor:
             relabelled=relabelled,
             **base,
         )
+
+    def triangulate_keypoints(self, kp: np.ndarray) -> tuple[Triangulation, np.ndarray, str]:
+        """Triangulate one pair's keypoints ``(2, 17, 3)``; returns (result, keypoints as used, relabelling).
+
+        A left/right swap in one view shows as a large reprojection error; only then is a relabelling
+        looked for (it must gain more than SWAP_MIN_GAIN_PX, impossible when the error is below it).
+        """
+        tri = triangulate(kp[:, None, :, :2], kp[:, None, :, 2], self.cameras, min_confidence=self.min_confidence)
+        if self.fix_swaps and np.nanmean(tri.reprojection_error_px) > SWAP_MIN_GAIN_PX:
+            pts, conf, kind = fix_left_right_swaps(
+                kp[:, None, :, :2], kp[:, None, :, 2], self.cameras, min_confidence=self.min_confidence
+            )
+            if kind[0]:
+                kp = np.concatenate([pts[:, 0], conf[:, 0, :, None]], axis=-1)
+                return triangulate(pts, conf, self.cameras, min_confidence=self.min_confidence), kp, str(kind[0])
+        return tri, kp, ""
 
     def refine_and_smooth(self, result: PoseResult) -> PoseResult:
         """Stage B: the refinement hook (if enabled) and display smoothing."""
@@ -603,25 +624,40 @@ def process_pairs(
 ) -> Iterator[PoseResult]:
     """Process every pair in order (lossless), yielding results; pairs are produced by the caller.
 
-    Stage B of pair N overlaps stage A of pair N + 1: the refinement hook runs in a worker thread.
+    Nothing waits when it need not: pair N + 1 is handed to the detectors before pair N's detections
+    are collected (so a camera's detector never idles while the other finishes), and the refinement
+    hook of pair N runs in a worker thread while pair N + 1 is triangulated.
     """
     pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="refine")
     pending: Future | None = None
+    submitted: deque[_Submitted] = deque()
     n = 0
+
+    def finish_one() -> Iterator[PoseResult]:
+        nonlocal pending, n
+        a = processor.complete(submitted.popleft())
+        if pending is not None:
+            yield pending.result()
+        pending = pool.submit(processor.refine_and_smooth, a)
+        n += 1
+        if progress is not None:
+            progress(n)
+
     try:
         for pair in pairs:
             if cancel is not None and cancel.is_set():
                 break
-            a = processor.detect_and_triangulate(pair)
-            if pending is not None:
-                yield pending.result()
-            pending = pool.submit(processor.refine_and_smooth, a)
-            n += 1
-            if progress is not None:
-                progress(n)
+            submitted.append(processor.submit(pair))
+            if len(submitted) > 1:
+                yield from finish_one()
+        while submitted and not (cancel is not None and cancel.is_set()):
+            yield from finish_one()
         if pending is not None:
             yield pending.result()
     finally:
+        for job in submitted:  # cancelled: let the detectors finish what they hold, discard it
+            for fu in job.futures:
+                fu.cancel()
         pool.shutdown(wait=True, cancel_futures=True)
 
 
