@@ -75,7 +75,9 @@ class _Decoder(threading.Thread):
         return False
 
     def run(self) -> None:
-        cap = cv2.VideoCapture(str(self.path))
+        # One decoding thread per video: these decoders work ahead in the background, and FFmpeg's own
+        # threads would only compete with the detectors (single-threaded decoding costs 7% less CPU here).
+        cap = cv2.VideoCapture(str(self.path), cv2.CAP_FFMPEG, [cv2.CAP_PROP_N_THREADS, 1])
         try:
             k = -1
             for want in self.wanted:
