@@ -18,6 +18,7 @@ from models.checkpoint import load_checkpoint, save_checkpoint
 from models.cvugcn import CVUGCN, CVUGCNConfig
 from models.losses import LossConfig
 from models.train import TrainConfig, Trainer, coarse_output, output_metrics, train_from_paths
+from tests.paths import SHARED_DATA, need
 from tests.test_models_helpers import pose2sim_openpose_h36m, synthetic_samples
 
 
@@ -154,6 +155,7 @@ def tr_model_state(tr: Trainer) -> dict:
 def test_ddp_two_cpu_processes_on_gloo(tmp_path: Path) -> None:
     import torch.multiprocessing as mp
 
+    need(SHARED_DATA / "mocap")  # the workers build their data from it; skip here, not inside a worker
     mp.spawn(_ddp_worker, args=(2, _free_port(), str(tmp_path)), nprocs=2, join=True)
     ck = load_checkpoint(tmp_path / "ddp.pt")  # rank 0 saved the best checkpoint
     assert (tmp_path / "rank0.id").read_text() == ck.id
