@@ -19,34 +19,21 @@ import argparse
 import sys
 import tempfile
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
-from PySide6 import QtCore, QtWidgets  # noqa: E402
+from PySide6 import QtCore  # noqa: E402
 
 from app.gui import create_application  # noqa: E402
 from app.live_tab import MAIN_SKELETON  # noqa: E402
 from app.main_window import MainWindow  # noqa: E402
 from app.session_workers import set_sessions_root  # noqa: E402
 from app.tabs import connect_tabs, create_tabs  # noqa: E402
-
-
-def _wait(app: QtWidgets.QApplication, until: Callable[[], bool], timeout_s: float) -> bool:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        app.processEvents(QtCore.QEventLoop.ProcessEventsFlag.AllEvents, 50)
-        if until():
-            return True
-    return until()
-
-
-def _grab(win: QtWidgets.QWidget, path: Path) -> None:
-    win.screen().grabWindow(win.winId()).save(str(path))
-    print(path)
+from tools.screens import grab as _grab  # noqa: E402
+from tools.screens import wait as _wait  # noqa: E402
 
 
 def _make_sessions(root: Path) -> None:

@@ -18,8 +18,6 @@ from __future__ import annotations
 import argparse
 import sys
 import tempfile
-import time
-from collections.abc import Callable
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
@@ -27,31 +25,19 @@ if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
 import numpy as np  # noqa: E402
-from PySide6 import QtCore, QtWidgets  # noqa: E402
+from PySide6 import QtCore  # noqa: E402
 
 from app.gui import create_application  # noqa: E402
 from app.main_window import MainWindow  # noqa: E402
 from app.session_workers import set_sessions_root  # noqa: E402
 from app.tabs import connect_tabs, create_tabs  # noqa: E402
 from app.training_tab import TrainingTab  # noqa: E402
+from tools.screens import grab as _grab  # noqa: E402
+from tools.screens import wait as _wait  # noqa: E402
 
 TRAIN_PAIRS = (("01", "04"), ("03", "04"), ("02", "03"))
 HELD_OUT = ("01", "03")
 UNPROCESSED = ("02", "04")
-
-
-def _wait(app: QtWidgets.QApplication, until: Callable[[], bool], timeout_s: float) -> bool:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        app.processEvents(QtCore.QEventLoop.ProcessEventsFlag.AllEvents, 50)
-        if until():
-            return True
-    return until()
-
-
-def _grab(win: QtWidgets.QWidget, path: Path) -> None:
-    win.screen().grabWindow(win.winId()).save(str(path))
-    print(path)
 
 
 def _make_sessions(root: Path) -> dict[str, Path]:
