@@ -30,7 +30,7 @@ from core import skeleton
 from core.camera import Camera, CameraGroup
 from core.capture import CameraSource, Frame, SourceState
 from core.detection import Detection, PersonFollower, PoseDetector
-from core.errors import CameraError, InputError
+from core.errors import InputError
 from core.filters import OneEuroFilter
 from core.swaps import MIN_GAIN_PX as SWAP_MIN_GAIN_PX
 from core.swaps import fix_left_right_swaps
@@ -661,13 +661,3 @@ def process_pairs(
             for fu in job.futures:
                 fu.cancel()
         pool.shutdown(wait=True, cancel_futures=True)
-
-
-def check_camera_alive(source: CameraSource, timeout: float = 5.0) -> None:
-    """Raise a clear CameraError when ``source`` cannot deliver a first frame within ``timeout``."""
-    if not source.wait_for_frames(1, timeout):
-        st = source.status()
-        raise CameraError(
-            f"camera '{st.camera}' delivered no frame within {timeout:.0f} s ({st.state.value}: {st.reason}). "
-            "Check the cable and that no other program uses the camera."
-        )
