@@ -162,7 +162,8 @@ def _add_import(p: argparse.ArgumentParser) -> None:
 
 
 def _run_import(args: argparse.Namespace) -> int:
-    from core.session_ops import import_videos, text_progress
+    from core.jobs import text_progress
+    from core.session_ops import import_videos
 
     summary = import_videos(
         args.video_a,
@@ -193,7 +194,8 @@ def _add_process(p: argparse.ArgumentParser) -> None:
 
 
 def _run_process(args: argparse.Namespace) -> int:
-    from core.session_ops import process_session, text_progress
+    from core.jobs import text_progress
+    from core.session_ops import process_session
 
     summary = process_session(args.session, refine=not args.no_refine, progress=text_progress())
     if args.json:

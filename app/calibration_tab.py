@@ -130,7 +130,7 @@ class CalibrationTab(QtWidgets.QWidget):
         body_lay.addWidget(left_w, 0)
 
         view_panel, view_lay = _panel("Cameras in 3D")
-        from app.skeleton_view import SkeletonView
+        from app.widgets.skeleton_view import SkeletonView
 
         self.view = SkeletonView(show_legend=False)
         view_lay.addWidget(self.view, 1)

@@ -2090,7 +2090,7 @@ class ResultsPage(_Page):
         """The camera frusta and the board corners of every kept pair (the pair shown in the preview brighter)."""
         import pyqtgraph.opengl as gl
 
-        from app.skeleton_view import SkeletonView
+        from app.widgets.skeleton_view import SkeletonView
 
         if self.view3d is None:
             self.view3d = SkeletonView(show_legend=False)

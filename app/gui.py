@@ -40,7 +40,7 @@ def create_application(argv: Sequence[str] | None = None) -> QtWidgets.QApplicat
     """The QApplication (existing one reused), with GL configured and the dark theme applied."""
     import pyqtgraph as pg
 
-    from app.style import apply_dark_theme
+    from app.theme import apply_theme
 
     app = QtWidgets.QApplication.instance()
     if app is None:
@@ -52,7 +52,7 @@ def create_application(argv: Sequence[str] | None = None) -> QtWidgets.QApplicat
 
     app.setApplicationVersion(core.__version__)
     pg.setConfigOptions(antialias=True)
-    apply_dark_theme(app)
+    apply_theme(app)
     return app
 
 

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 
 from PySide6 import QtCore
 
-from app.skeleton_view import UP_AXES
+from app.widgets.skeleton_view import UP_AXES
 from core import calibration_io
 from core.calibration_io import CalibrationFile
 from core.camera import CameraGroup

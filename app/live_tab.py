@@ -22,13 +22,13 @@ from pathlib import Path
 import numpy as np
 from PySide6 import QtCore, QtGui, QtWidgets
 
-from app.camera_view import CameraView, person_box
 from app.live_controller import DISPLAY_HZ, Job, LiveController, LiveSession, LiveStats, StartSpec, infer_world_up
-from app.live_plots import RatePlot
 from app.record_controls import RecordControls
-from app.skeleton_view import UP_AXES, SkeletonView, frustum_lines
 from app.style import ACCENT, BASE, BORDER, MUTED, PANEL, TEXT, WINDOW
-from app.widgets import MessageBoxSlot, register_with_window, status_message
+from app.widgets.camera_view import CameraView, person_box
+from app.widgets.messages import MessageBoxSlot, register_with_window, status_message
+from app.widgets.plots import RatePlot
+from app.widgets.skeleton_view import UP_AXES, SkeletonView, frustum_lines
 from core.calibration_io import CalibrationFile, load_calibration
 from core.capture import DeviceInfo, DeviceSource, SourceState, list_devices, synchronized_videos
 from core.errors import CrossViewError, InputError

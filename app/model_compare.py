@@ -7,7 +7,7 @@ Qt only; the numbers come from :func:`app.training_workers.compare_models`, run 
 - A table gives, for each of the three, the mean reprojection error (px) and the bone-length variation (std
   over frames, mm), and how the new model changes them relative to the current one.
 - A frame you can scrub (slider, arrow keys, or a click on the per-frame plot) shows the three skeletons in one
-  :class:`app.skeleton_view.SkeletonView`, in the styles ``coarse`` (triangulation), ``reference`` (current
+  :class:`app.widgets.skeleton_view.SkeletonView`, in the styles ``coarse`` (triangulation), ``reference`` (current
   model) and ``default`` (new model).
 - "Use this model" emits :attr:`ComparePanel.useRequested` with the new checkpoint's path.
 
@@ -26,9 +26,9 @@ from PySide6 import QtCore, QtGui, QtWidgets
 
 from app.replay_view import ClickablePlot
 from app.session_workers import Task
-from app.skeleton_view import SKELETON_STYLES, UP_AXES, SkeletonView
 from app.style import ACCENT, BASE, BORDER, MUTED, PANEL, TEXT
 from app.training_workers import COMPARE_KINDS, Comparison, TrainingSource, compare_task
+from app.widgets.skeleton_view import SKELETON_STYLES, UP_AXES, SkeletonView
 from core import skeleton as sk
 from core.errors import CrossViewError
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 import numpy as np
 from PySide6 import QtCore, QtWidgets
 
-from app.skeleton_view import UP_AXES, SkeletonView
+from app.widgets.skeleton_view import UP_AXES, SkeletonView
 from core.skeleton import JOINT_INDEX, NUM_JOINTS
 
 _DEMO_JOINTS_M: dict[str, tuple[float, float, float]] = {

@@ -24,7 +24,7 @@ from PySide6 import QtCore, QtGui, QtWidgets
 from app.live_controller import Job, LiveController
 from app.session_workers import sessions_root
 from app.style import BORDER, MUTED, PANEL, TEXT
-from app.widgets import MessageBoxSlot, status_message
+from app.widgets.messages import MessageBoxSlot, status_message
 from core.capture import SourceState
 from core.errors import CrossViewError, SessionError
 from core.recorder import RecorderStats, SessionRecorder

@@ -26,10 +26,10 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6 import QtCore, QtGui, QtWidgets
 
-from app.camera_view import CameraView
 from app.session_workers import DecodedPair, PairDecoder, ReplayData, Task, load_replay_task
-from app.skeleton_view import AXIS_COLOURS, UP_AXES, SkeletonStyle, SkeletonView
 from app.style import ACCENT, BASE, BORDER, MUTED, PANEL, TEXT, WINDOW
+from app.widgets.camera_view import CameraView
+from app.widgets.skeleton_view import AXIS_COLOURS, UP_AXES, SkeletonStyle, SkeletonView
 from core import skeleton as sk
 
 log = logging.getLogger(__name__)

@@ -41,7 +41,7 @@ from app.session_workers import (
     unfinished_task,
 )
 from app.style import ACCENT, BASE, BORDER, MUTED, PANEL, TEXT, WINDOW
-from app.widgets import MessageBoxSlot, register_with_window, status_message
+from app.widgets.messages import MessageBoxSlot, register_with_window, status_message
 from core.errors import CrossViewError
 from core.session import SESSION_FILE, Session, is_recording_live, new_session_path
 

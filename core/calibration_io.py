@@ -37,6 +37,7 @@ import tomli_w
 from core import __version__
 from core.camera import Camera, CameraGroup, rodrigues_to_matrix
 from core.errors import CalibrationFileError
+from core.up_axis import AXIS_VECTORS, UP_AXES
 
 #: Translations whose largest magnitude exceeds this (in file units) are taken as millimetres
 #: when the file does not say. A camera 30 m from the origin is implausible for body capture,
@@ -326,18 +327,6 @@ def save_calibration(path: str | os.PathLike, group: CameraGroup, metadata: dict
     return path
 
 
-#: Up axes a world frame may have (see core.export.up_axis_rotation).
-UP_AXES: tuple[str, ...] = ("+x", "-x", "+y", "-y", "+z", "-z")
-_AXIS_VECTORS = {
-    "+x": np.array([1.0, 0, 0]),
-    "-x": np.array([-1.0, 0, 0]),
-    "+y": np.array([0, 1.0, 0]),
-    "-y": np.array([0, -1.0, 0]),
-    "+z": np.array([0, 0, 1.0]),
-    "-z": np.array([0, 0, -1.0]),
-}
-
-
 def infer_world_up(
     calibration: CalibrationFile | None, group: CameraGroup, allowed: Sequence[str] = UP_AXES
 ) -> tuple[str, str]:
@@ -365,7 +354,7 @@ def infer_world_up(
     norm = float(np.linalg.norm(mean))
     if norm > 1e-9:
         mean /= norm
-        best = max(allowed, key=lambda k: float(mean @ _AXIS_VECTORS[k]))
-        if float(mean @ _AXIS_VECTORS[best]) > 0.5:
+        best = max(allowed, key=lambda k: float(mean @ AXIS_VECTORS[k]))
+        if float(mean @ AXIS_VECTORS[best]) > 0.5:
             return best, "inferred from the cameras"
     return fallback, "assumed (cameras disagree)"

@@ -39,6 +39,7 @@ import numpy as np
 
 from core.errors import ExportError, InputError
 from core.skeleton import BONES, JOINT_NAMES, JOINT_PART, MARKER_NAMES, NUM_JOINTS, PARENTS, PART_NAMES, SIDE
+from core.up_axis import rotation_to_y_up
 
 __all__ = [
     "FORMATS",
@@ -74,35 +75,13 @@ _SUFFIXES = {f".{f}": f for f in FORMATS}
 def up_axis_rotation(up_axis: str) -> np.ndarray:
     """Rotation ``(3, 3)`` from a world frame with the given up axis to an OpenSim-style Y-up frame.
 
-    ``up_axis`` is ``"+x"``, ``"-x"``, ``"+y"``, ``"-y"``, ``"+z"`` or ``"-z"`` (the sign may be left out for +).
-    Apply as ``p_yup = R @ p_world``. Convention (a proper rotation, det +1):
-
-    - the up axis ``a`` becomes +Y (times its sign);
-    - the world axis cyclically *before* ``a`` (x->y->z->x) becomes +X;
-    - the world axis cyclically *after* ``a`` becomes +Z (times the up sign, to stay right-handed).
-
-    So ``"+z"`` maps ``(x, y, z) -> (y, z, x)``, Pose2Sim's ``zup2yup`` (a Qualisys lab frame with x forward comes
-    out with its forward axis on OpenSim's +Z); ``"+y"`` is the identity; ``"-y"`` (camera frame, y down) maps
-    ``(x, y, z) -> (x, -y, -z)``, the OpenCV-to-OpenGL flip: x stays right, a person in front of the camera
-    lands at negative Z.
+    Apply as ``p_yup = R @ p_world``; the convention is :func:`core.up_axis.rotation_to_y_up`'s. An unknown
+    axis raises :class:`ExportError`.
     """
-    if not isinstance(up_axis, str):
-        raise ExportError(f"up axis must be a string such as '+z' or '-y', got {up_axis!r}.")
-    spec = up_axis.strip().lower()
-    if len(spec) == 1:
-        spec = "+" + spec
-    if len(spec) != 2 or spec[0] not in "+-" or spec[1] not in "xyz":
-        raise ExportError(
-            f"unknown up axis {up_axis!r}; give one of +x, -x, +y, -y, +z, -z "
-            "(+z for a floor/lab frame, -y for camera 1's frame)."
-        )
-    a = "xyz".index(spec[1])
-    sign = 1.0 if spec[0] == "+" else -1.0
-    R = np.zeros((3, 3))
-    R[0, (a + 2) % 3] = 1.0
-    R[1, a] = sign
-    R[2, (a + 1) % 3] = sign
-    return R
+    try:
+        return rotation_to_y_up(up_axis)
+    except InputError as exc:
+        raise ExportError(str(exc)) from None
 
 
 def to_yup(points: np.ndarray, up_axis: str) -> np.ndarray:

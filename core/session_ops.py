@@ -18,12 +18,11 @@ import contextlib
 import csv
 import os
 import shutil
-import sys
 import threading
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any
 
 import numpy as np
 
@@ -31,6 +30,7 @@ from core import skeleton
 from core.calibration_io import load_calibration, save_calibration
 from core.errors import InputError, SessionError
 from core.export import FORMATS, ExportError, export
+from core.jobs import Progress
 from core.pipeline import PairProcessor, RefineHook, cameras_for_frames, process_pairs
 from core.session import (
     CALIBRATION_FILE,
@@ -65,42 +65,16 @@ from core.triangulation import DEFAULT_MIN_CONFIDENCE
 from core.video_io import probe_video
 
 __all__ = [
-    "Progress",
     "export_session",
     "import_videos",
     "load_refine_hook",
     "process_session",
     "read_timestamps_csv",
-    "text_progress",
 ]
-
-#: ``progress(done, total, message)``: ``done`` of ``total`` steps; called often, keep it quick.
-Progress = Callable[[int, int, str], None]
 
 
 def _noop(done: int, total: int, message: str) -> None:
     pass
-
-
-def text_progress(stream: TextIO | None = None, width: int = 30, every_s: float = 0.1) -> Progress:
-    """A plain-text progress bar for the command line (``\\r``-updated line on stderr by default)."""
-    out = stream if stream is not None else sys.stderr
-    last = [0.0]
-
-    def report(done: int, total: int, message: str) -> None:
-        now = time.monotonic()
-        final = total > 0 and done >= total
-        if not final and now - last[0] < every_s:
-            return
-        last[0] = now
-        frac = min(1.0, done / total) if total > 0 else 0.0
-        filled = int(round(frac * width))
-        out.write(f"\r[{'#' * filled}{'.' * (width - filled)}] {done}/{total} {message[:48]:<48}")
-        if final:
-            out.write("\n")
-        out.flush()
-
-    return report
 
 
 # ============================================================================================ timestamps CSV

@@ -229,3 +229,19 @@ def mpjpe(pred: np.ndarray, truth: np.ndarray, root_aligned: bool = True) -> flo
         truth = root_centre(truth)[0]
     d = np.linalg.norm(pred - truth, axis=-1)
     return float(np.nanmean(d))
+
+
+#: The two ankle joints (right, left).
+ANKLES: tuple[int, int] = (JOINT_INDEX["right_ankle"], JOINT_INDEX["left_ankle"])
+#: How far the ankle joint sits above the floor, metres.
+ANKLE_HEIGHT_M = 0.08
+
+
+def floor_below_ankles(heights_m: np.ndarray, percentile: float = 5.0) -> float | None:
+    """The floor's height (m) from ankle heights along the up axis ``(N,)`` m (NaN ignored): the
+    ``percentile``-th height minus :data:`ANKLE_HEIGHT_M`; None when no height is finite."""
+    h = np.asarray(heights_m, dtype=np.float64).ravel()
+    h = h[np.isfinite(h)]
+    if not h.size:
+        return None
+    return float(np.percentile(h, percentile)) - ANKLE_HEIGHT_M

@@ -51,6 +51,7 @@ import numpy as np
 from core.errors import InputError
 from core.export import BvhMotion, bvh_forward_kinematics, read_bvh
 from core.skeleton import JOINT_INDEX, MEDIAPIPE_TO_H36M, NUM_JOINTS
+from core.up_axis import rotation_to_z_up
 
 __all__ = [
     "DEEPMIMIC_SCALE",
@@ -64,7 +65,6 @@ __all__ = [
     "load_motion_folder",
     "quat_to_matrix",
     "read_urdf",
-    "up_rotation",
 ]
 
 #: pybullet's DeepMimic environments load humanoid.urdf with ``globalScaling=0.25``.
@@ -173,26 +173,6 @@ def axis_angle_matrix(axis: np.ndarray, angle: np.ndarray) -> np.ndarray:
     K = np.array([[0, -a[2], a[1]], [a[2], 0, -a[0]], [-a[1], a[0], 0]])
     th = np.asarray(angle, dtype=np.float64)[..., None, None]
     return np.eye(3) + np.sin(th) * K + (1 - np.cos(th)) * (K @ K)
-
-
-_AXES = ("x", "y", "z")
-
-
-def up_rotation(up: str) -> np.ndarray:
-    """Proper rotation (3, 3) taking a ``'x'``, ``'y'``, ``'z'`` (optionally ``'-'``-prefixed) up axis to +Z."""
-    sign = -1.0 if up.startswith("-") else 1.0
-    ax = up.lstrip("+-")
-    if ax == "z":
-        R = np.eye(3)
-    elif ax == "y":  # +90 deg about X: (x, y, z) -> (x, -z, y)
-        R = np.array([[1.0, 0, 0], [0, 0, -1], [0, 1, 0]])
-    elif ax == "x":  # cyclic: (x, y, z) -> (y, z, x)
-        R = np.array([[0.0, 1, 0], [0, 0, 1], [1, 0, 0]])
-    else:
-        raise ValueError(f"up axis must be x, y or z (optionally with a sign), got {up!r}")
-    if sign < 0:  # 180 deg about the new X flips Z (and Y) and keeps the frame right-handed
-        R = np.diag([1.0, -1.0, -1.0]) @ R
-    return R
 
 
 # ----------------------------------------------------------------------------- H36M assembly
@@ -412,7 +392,7 @@ def load_deepmimic(path: str | Path, urdf_path: str | Path | None = None) -> Mot
     model = read_urdf(urdf_path)
     frames = _read_deepmimic_frames(path)
     fk = deepmimic_forward_kinematics(frames, model)
-    joints = _assemble_h36m(_deepmimic_points(fk, model)) @ up_rotation("y").T
+    joints = _assemble_h36m(_deepmimic_points(fk, model)) @ rotation_to_z_up("y").T
     times, fps = _frame_times(frames[:, 0])
     name = path.stem.removeprefix("humanoid3d_")
     return Motion(name, joints, fps, "z", "y", str(path), times)
@@ -519,7 +499,7 @@ def load_bvh(path: str | Path, units: str | None = None) -> Motion:
     mid_ankle = 0.5 * (rest[idx["right_ankle"]] + rest[idx["left_ankle"]])
     body = rest[idx["head_top"]] - mid_ankle
     up_i = int(np.argmax(np.abs(body)))
-    source_up = ("-" if body[up_i] < 0 else "") + _AXES[up_i]
+    source_up = ("-" if body[up_i] < 0 else "") + "xyz"[up_i]
     if units is None:
         height = np.linalg.norm(body)
         units = min(_UNIT_SCALES, key=lambda u: abs(np.log((height * _UNIT_SCALES[u] + 0.08) / 1.7)))
@@ -544,7 +524,7 @@ def load_bvh(path: str | Path, units: str | None = None) -> Motion:
     pos, rot = bvh_forward_kinematics(skel, return_rotations=True)
     pts = {k: pos[:, i] for k, i in idx.items() if not k.endswith("eye") and k != "head"}
     pts["nose"] = pos[:, idx["head"]] + np.einsum("fij,j->fi", rot[:, idx["head"]], nose_rest - head)
-    R_up = up_rotation(source_up)
+    R_up = rotation_to_z_up(source_up)
     joints = _assemble_h36m(pts) @ R_up.T * scale
 
     foot_nodes = sorted(

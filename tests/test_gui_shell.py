@@ -14,7 +14,7 @@ from PySide6 import QtCore, QtWidgets
 import core
 from app.main_window import TAB_NAMES, MainWindow
 from app.placeholders import PlaceholderPage, demo_pose
-from app.skeleton_view import BACKGROUND, CAMERA_COLOUR, SKELETON_STYLES, SkeletonView, frustum_lines
+from app.widgets.skeleton_view import BACKGROUND, CAMERA_COLOUR, SKELETON_STYLES, SkeletonView, frustum_lines
 from core.errors import CrossViewError, InputError
 from core.skeleton import BONES, JOINT_INDEX, JOINT_NAMES, LR_PAIRS, NUM_JOINTS
 from tests.conftest import require_shared

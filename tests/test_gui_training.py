@@ -18,7 +18,6 @@ from PySide6 import QtCore, QtWidgets
 
 from app.main_window import MainWindow
 from app.session_workers import set_sessions_root
-from app.skeleton_view import SKELETON_STYLES
 from app.training_tab import PAUSED, TRAINING, TrainingTab, format_eta
 from app.training_workers import (
     Comparison,
@@ -29,6 +28,7 @@ from app.training_workers import (
     recent_checkpoints,
     set_models_folder,
 )
+from app.widgets.skeleton_view import SKELETON_STYLES
 from core.errors import InputError
 from core.keypoints_io import save_keypoints_npz
 from core.session_ops import import_videos

@@ -12,6 +12,7 @@ from core.camera import convergence_angle_deg
 from core.errors import InputError
 from core.export import read_bvh
 from core.skeleton import JOINT_INDEX, LR_PAIRS, MIRROR, bone_lengths
+from core.up_axis import rotation_to_z_up
 from models import mocap, synthetic
 from models.mocap import Motion, load_motion, load_motion_folder
 from models.synthetic import NoiseConfig, RigConfig, make_stereo_samples, rig_from_samples, sample_rig
@@ -46,7 +47,7 @@ def test_quat_and_up_rotations():
     R = mocap.quat_to_matrix(np.array([np.cos(np.pi / 4), 0, 0, np.sin(np.pi / 4)]))  # 90 deg about z
     np.testing.assert_allclose(R @ [1.0, 0, 0], [0, 1, 0], atol=1e-12)
     for up, vec in (("y", [0, 1, 0]), ("x", [1, 0, 0]), ("z", [0, 0, 1]), ("-y", [0, -1, 0])):
-        Ru = mocap.up_rotation(up)
+        Ru = rotation_to_z_up(up)
         assert np.isclose(np.linalg.det(Ru), 1.0), up
         np.testing.assert_allclose(Ru @ np.array(vec, float), [0, 0, 1], atol=1e-12)
 

@@ -50,7 +50,7 @@ from core.session import (
     write_json_atomic,
     write_npz,
 )
-from core.session_ops import export_session, import_videos, process_session, text_progress
+from core.session_ops import export_session, import_videos, process_session
 from core.sync import LiveSynchronizer, pair_timestamps
 from tests.test_pipeline import SIZE, _factory, _rig, _truth
 
@@ -538,15 +538,6 @@ def test_export_formats_of_a_processed_session(tmp_path, fmt):
     e = export_session(s_dir, fmt, tmp_path / f"m.{fmt}")
     assert e["up_axis"] == "-y" and e["up_axis_reason"] == "from the calibration" and e["frames_with_3d"] == P
     assert (tmp_path / f"m.{fmt}").stat().st_size > 100
-
-
-def test_text_progress_bar():
-    buf = io.StringIO()
-    bar = text_progress(buf, width=10, every_s=0.0)
-    bar(5, 10, "half")
-    bar(10, 10, "done")
-    text = buf.getvalue()
-    assert "[#####.....] 5/10 half" in text and text.endswith("\n") and "[##########] 10/10" in text
 
 
 # ------------------------------------------------------------------------------------------------ bad input

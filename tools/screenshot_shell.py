@@ -25,7 +25,7 @@ from PySide6 import QtCore, QtWidgets  # noqa: E402
 
 from app.gui import create_application  # noqa: E402
 from app.main_window import MainWindow  # noqa: E402
-from app.skeleton_view import SkeletonView  # noqa: E402
+from app.widgets.skeleton_view import SkeletonView  # noqa: E402
 
 
 def _settle(app: QtWidgets.QApplication, rounds: int = 20) -> None:

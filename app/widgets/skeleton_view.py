@@ -11,6 +11,7 @@ so 30-60 Hz updates do not allocate new GL objects.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -21,21 +22,18 @@ from OpenGL.GL import shaders
 from pyqtgraph.opengl.GLGraphicsItem import GLGraphicsItem
 from PySide6 import QtCore, QtGui
 
+from app.theme import PALETTE
 from core.camera import Camera, CameraGroup
-from core.skeleton import BONE_SIDE, BONES, NUM_JOINTS, ROOT, SIDE
+from core.skeleton import ANKLES, BONE_SIDE, BONES, NUM_JOINTS, ROOT, SIDE, floor_below_ankles
+from core.up_axis import rotation_to_z_up
 
 RGBA = tuple[float, float, float, float]
 
 #: Rotations world -> display (display is Z-up), keyed by the world's up axis. All proper rotations.
-UP_AXES: dict[str, np.ndarray] = {
-    "+z": np.eye(3),
-    # camera-1 frame (x right, y down, z forward): display X = x, Y = z, Z = -y
-    "-y": np.array([[1.0, 0.0, 0.0], [0.0, 0.0, 1.0], [0.0, -1.0, 0.0]]),
-    # Y-up (TRC, BVH, OpenSim): display X = x, Y = -z, Z = y
-    "+y": np.array([[1.0, 0.0, 0.0], [0.0, 0.0, -1.0], [0.0, 1.0, 0.0]]),
-}
+#: "+z" floor/mocap worlds; "-y" the camera-1 frame (display X = x, Y = z, Z = -y); "+y" TRC/BVH/OpenSim.
+UP_AXES: dict[str, np.ndarray] = {up: rotation_to_z_up(up) for up in ("+z", "-y", "+y")}
 
-BACKGROUND = (0.086, 0.094, 0.114, 1.0)  # #16181d
+BACKGROUND = PALETTE.rgba_f("base")
 GRID_MAJOR = (0.55, 0.58, 0.65, 0.42)  # 1 m lines
 GRID_MINOR = (0.55, 0.58, 0.65, 0.16)  # 0.5 m lines
 AXIS_COLOURS: tuple[RGBA, RGBA, RGBA] = ((0.90, 0.30, 0.30, 1.0), (0.36, 0.78, 0.40, 1.0), (0.35, 0.55, 0.98, 1.0))
@@ -177,7 +175,7 @@ class _OverlayItem(GLGraphicsItem):
                 width = 24 + max(fm.horizontalAdvance(text) + 18 * len(cols) for text, cols in self.rows)
                 box = QtCore.QRectF(10, 10, width, 10 + line_h * len(self.rows))
                 painter.setPen(QtCore.Qt.PenStyle.NoPen)
-                painter.setBrush(QtGui.QColor(20, 22, 28, 190))
+                painter.setBrush(PALETTE.qcolor("legend_fill", 190 / 255))
                 painter.drawRoundedRect(box, 6, 6)
                 y = box.top() + 5
                 for text, cols in self.rows:
@@ -186,12 +184,12 @@ class _OverlayItem(GLGraphicsItem):
                         painter.setBrush(QtGui.QColor.fromRgbF(c[0], c[1], c[2], 1.0))
                         painter.drawEllipse(QtCore.QRectF(x, y + line_h / 2 - 5, 10, 10))
                         x += 14
-                    painter.setPen(QtGui.QColor(225, 228, 235))
+                    painter.setPen(PALETTE.qcolor("legend_text"))
                     painter.drawText(QtCore.QPointF(x + 4, y + line_h / 2 + fm.ascent() / 2 - 2), text)
                     painter.setPen(QtCore.Qt.PenStyle.NoPen)
                     y += line_h
             if self.footer:
-                painter.setPen(QtGui.QColor(160, 166, 178))
+                painter.setPen(PALETTE.qcolor("legend_muted"))
                 painter.drawText(QtCore.QPointF(12, view.height() - 10), self.footer)
         finally:
             painter.end()
@@ -536,6 +534,63 @@ class SkeletonView(gl.GLViewWidget):
         half_v = np.arctan(np.tan(half_h) * self.height() / max(self.width(), 1))
         distance = margin * radius / np.sin(min(half_h, half_v))
         self.setCameraPosition(pos=QtGui.QVector3D(*centre.tolist()), distance=float(distance))
+
+    def azimuth_behind_cameras(self, centre: np.ndarray, cameras: CameraGroup | None) -> float:
+        """The view azimuth (degrees) that looks at display point ``centre`` ``(3,)`` m from behind the cameras
+        (20° to their right); the default azimuth without cameras."""
+        if cameras is None or not len(cameras):
+            return self.DEFAULT_AZIMUTH_DEG
+        cams = self.world_to_display(np.stack([c.center for c in cameras]))
+        d = cams.mean(axis=0) - np.asarray(centre, dtype=np.float64)
+        if np.hypot(d[0], d[1]) <= 1e-6:
+            return self.DEFAULT_AZIMUTH_DEG
+        return math.degrees(math.atan2(d[1], d[0])) + 20.0
+
+    def half_view_angle(self) -> float:
+        """Half the smaller of the view's horizontal and vertical fields of view, radians."""
+        half = math.radians(self.opts["fov"]) / 2
+        aspect = self.height() / max(self.width(), 1)
+        return min(half, math.atan(math.tan(half) * aspect)) if aspect < 1 else half
+
+    def frame_points(
+        self,
+        points: np.ndarray,
+        cameras: CameraGroup | None = None,
+        *,
+        elevation_deg: float = 14.0,
+        margin: float = 1.05,
+        radius_scale: float = 0.5,
+        min_radius_m: float = 0.6,
+        percentile: float = 2.0,
+    ) -> bool:
+        """Reset the view, then frame world points ``(..., 3)`` m (NaNs ignored) from behind ``cameras``.
+
+        The ``percentile``-th to ``(100 - percentile)``-th box of the points is centred; its diagonal times
+        ``radius_scale`` (at least ``min_radius_m``) fits in the view with ``margin``. False when no point is
+        finite (the view is only reset).
+        """
+        self.reset_view()
+        pts = np.asarray(points, dtype=np.float64).reshape(-1, 3)
+        pts = pts[np.isfinite(pts).all(axis=1)]
+        if not len(pts):
+            return False
+        disp = self.world_to_display(pts)
+        lo, hi = np.percentile(disp, percentile, axis=0), np.percentile(disp, 100 - percentile, axis=0)
+        centre = 0.5 * (lo + hi)
+        radius = max(radius_scale * float(np.linalg.norm(hi - lo)), min_radius_m)
+        self.setCameraPosition(
+            pos=QtGui.QVector3D(*[float(v) for v in centre]),
+            distance=margin * radius / math.sin(self.half_view_angle()),
+            elevation=elevation_deg,
+            azimuth=self.azimuth_behind_cameras(centre, cameras),
+        )
+        return True
+
+    def floor_under(self, poses: np.ndarray, percentile: float = 5.0) -> float | None:
+        """The floor height (display Z, m) just under the ankles of world poses ``(..., 17, 3)`` m; None when
+        no ankle is seen (see :func:`core.skeleton.floor_below_ankles`)."""
+        ankles = np.asarray(poses, dtype=np.float64)[..., list(ANKLES), :]
+        return floor_below_ankles(self.world_to_display(ankles.reshape(-1, 3))[:, 2], percentile)
 
     def set_follow(self, enabled: bool, name: str | None = None) -> None:
         """Make the view's target follow the pelvis of skeleton ``name`` (default: the first one shown)."""

@@ -14,13 +14,13 @@ import cv2
 import numpy as np
 from PySide6 import QtCore, QtGui, QtWidgets
 
-from app.style import ACCENT, BASE, MUTED, TEXT
+from app.theme import PALETTE
 from core.capture import Frame
 from core.skeleton import BONES, NUM_JOINTS
 
 #: Confidence -> colour stops (RGB 0-255): red, amber, green.
 CONF_STOPS = np.array([0.0, 0.5, 1.0])
-CONF_COLOURS = np.array([[235, 72, 60], [245, 190, 50], [70, 205, 120]], dtype=np.float64)
+CONF_COLOURS = np.array([PALETTE.rgb("bad"), PALETTE.rgb("warn"), PALETTE.rgb("good")], dtype=np.float64)
 #: How long the ring marking a click stays visible, milliseconds.
 CLICK_MARK_MS = 700
 
@@ -236,17 +236,17 @@ class CameraView(QtWidgets.QWidget):
     def paintEvent(self, event: QtGui.QPaintEvent) -> None:
         p = QtGui.QPainter(self)
         try:
-            p.fillRect(self.rect(), QtGui.QColor(BASE))
+            p.fillRect(self.rect(), PALETTE.qcolor("base"))
             p.setRenderHints(QtGui.QPainter.RenderHint.Antialiasing | QtGui.QPainter.RenderHint.TextAntialiasing)
             if self._image is not None:
                 p.drawImage(self._rect.topLeft(), self._image)
                 self._paint_pose(p)
             else:
-                p.setPen(QtGui.QColor(MUTED))
+                p.setPen(PALETTE.qcolor("muted"))
                 p.drawText(self.rect(), QtCore.Qt.AlignmentFlag.AlignCenter, self._message)
             self._paint_title(p)
             if self._click is not None:
-                p.setPen(QtGui.QPen(QtGui.QColor(ACCENT), 2.5))
+                p.setPen(QtGui.QPen(PALETTE.qcolor("accent"), 2.5))
                 p.setBrush(QtCore.Qt.BrushStyle.NoBrush)
                 p.drawEllipse(self._click, 14, 14)
             if self._problem:
@@ -268,7 +268,7 @@ class CameraView(QtWidgets.QWidget):
             tr = QtCore.QRectF(x0, y0 - fm.height() - 4, fm.horizontalAdvance(tag) + 10, fm.height() + 4)
             tr.moveTop(max(tr.top(), self._rect.top()))
             p.fillRect(tr, _qcolor(np.array([62, 166, 245]), 0.8 * alpha))
-            p.setPen(QtGui.QColor(255, 255, 255, int(255 * alpha)))
+            p.setPen(PALETTE.qcolor("white", alpha))
             p.drawText(tr, QtCore.Qt.AlignmentFlag.AlignCenter, tag)
         kp = self._keypoints
         if kp is None:
@@ -287,7 +287,7 @@ class CameraView(QtWidgets.QWidget):
             p.drawLine(QtCore.QPointF(xa, ya), QtCore.QPointF(xb, yb))
         joint_rgb = confidence_colours(conf)
         r = width + 1.5
-        p.setPen(QtGui.QPen(QtGui.QColor(15, 17, 21, int(220 * alpha)), 1.2))
+        p.setPen(QtGui.QPen(PALETTE.qcolor("shadow", 220 / 255 * alpha), 1.2))
         for j in np.flatnonzero(ok):
             p.setBrush(_qcolor(joint_rgb[j], alpha))
             p.drawEllipse(QtCore.QPointF(uv[j, 0], uv[j, 1]), r, r)
@@ -301,9 +301,9 @@ class CameraView(QtWidgets.QWidget):
         w = fm.horizontalAdvance(label) + bar_w + 26
         box = QtCore.QRectF(self._rect.right() - w - 8, self._rect.bottom() - fm.height() - 14, w, fm.height() + 8)
         p.setPen(QtCore.Qt.PenStyle.NoPen)
-        p.setBrush(QtGui.QColor(16, 18, 22, 190))
+        p.setBrush(PALETTE.qcolor("overlay", 190 / 255))
         p.drawRoundedRect(box, 5, 5)
-        p.setPen(QtGui.QColor(TEXT))
+        p.setPen(PALETTE.qcolor("text"))
         p.drawText(box.adjusted(8, 0, 0, 0), QtCore.Qt.AlignmentFlag.AlignVCenter, label)
         x = box.left() + 14 + fm.horizontalAdvance(label)
         grad = QtGui.QLinearGradient(x, 0, x + bar_w, 0)
@@ -323,15 +323,15 @@ class CameraView(QtWidgets.QWidget):
         top_left = self._rect.topLeft() if self._image is not None else QtCore.QPointF(0, 0)
         box = QtCore.QRectF(top_left.x() + 8, top_left.y() + 8, w, fm_b.height() + 8)
         p.setPen(QtCore.Qt.PenStyle.NoPen)
-        p.setBrush(QtGui.QColor(16, 18, 22, 200))
+        p.setBrush(PALETTE.qcolor("overlay", 200 / 255))
         p.drawRoundedRect(box, 6, 6)
         p.setFont(bold)
-        p.setPen(QtGui.QColor(TEXT))
+        p.setPen(PALETTE.qcolor("text"))
         text_rect = box.adjusted(10, 0, 0, 0)
         p.drawText(text_rect, QtCore.Qt.AlignmentFlag.AlignVCenter, self._title)
         if info:
             p.setFont(self.font())
-            p.setPen(QtGui.QColor(MUTED))
+            p.setPen(PALETTE.qcolor("muted"))
             info_rect = text_rect.adjusted(fm_b.horizontalAdvance(self._title), 0, 0, 0)
             p.drawText(info_rect, QtCore.Qt.AlignmentFlag.AlignVCenter, info)
 
@@ -344,8 +344,8 @@ class CameraView(QtWidgets.QWidget):
         text_rect = fm.boundingRect(QtCore.QRect(0, 0, int(width - 24), 10_000), int(flags), self._problem or "")
         h = text_rect.height() + 20
         box = QtCore.QRectF(area.left() + margin, area.center().y() - h / 2, width, h)
-        p.setPen(QtGui.QPen(QtGui.QColor(235, 72, 60, 230), 1.2))
-        p.setBrush(QtGui.QColor(60, 18, 18, 215))
+        p.setPen(QtGui.QPen(PALETTE.qcolor("bad", 230 / 255), 1.2))
+        p.setBrush(PALETTE.qcolor("problem_fill", 215 / 255))
         p.drawRoundedRect(box, 8, 8)
-        p.setPen(QtGui.QColor(255, 225, 220))
+        p.setPen(PALETTE.qcolor("problem_text"))
         p.drawText(box.adjusted(12, 10, -12, -10), int(flags), self._problem or "")

@@ -11,12 +11,12 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6 import QtWidgets
 
-from app.style import BASE, BORDER, MUTED
+from app.theme import PALETTE
 
 WINDOW_S = 30.0
-PAIRED_COLOUR = "#7f8aa3"
-PROCESSED_COLOUR = "#3ea6f5"
-LATENCY_COLOUR = "#f5a53e"
+PAIRED_COLOUR = PALETTE.paired_series
+PROCESSED_COLOUR = PALETTE.accent
+LATENCY_COLOUR = PALETTE.caution
 
 
 class RatePlot(QtWidgets.QWidget):
@@ -38,12 +38,12 @@ class RatePlot(QtWidgets.QWidget):
             f'<span style="color:{PROCESSED_COLOUR}">━ processed fps</span>&nbsp;&nbsp;'
             f'<span style="color:{PAIRED_COLOUR}">━ paired fps</span>&nbsp;&nbsp;'
             f'<span style="color:{LATENCY_COLOUR}">━ latency ms (right)</span>'
-            f'&nbsp;&nbsp;<span style="color:{MUTED}">· last {window_s:.0f} s</span>'
+            f'&nbsp;&nbsp;<span style="color:{PALETTE.muted}">· last {window_s:.0f} s</span>'
         )
         legend.setObjectName("plotLegend")
         lay.addWidget(legend)
 
-        self.plot = pg.PlotWidget(background=BASE)
+        self.plot = pg.PlotWidget(background=PALETTE.base)
         self.plot.setMinimumHeight(70)
         self.plot.setMenuEnabled(False)
         self.plot.setMouseEnabled(x=False, y=False)
@@ -56,8 +56,8 @@ class RatePlot(QtWidgets.QWidget):
         item.getViewBox().enableAutoRange(axis="y", enable=False)
         for name in ("left", "bottom", "right"):
             axis = item.getAxis(name)
-            axis.setPen(pg.mkPen(BORDER))
-            axis.setTextPen(pg.mkPen(MUTED))
+            axis.setPen(pg.mkPen(PALETTE.border))
+            axis.setTextPen(pg.mkPen(PALETTE.muted))
         item.getAxis("left").setWidth(32)
         item.getAxis("bottom").setHeight(18)
         item.showAxis("right")
