@@ -684,7 +684,7 @@ class CaptureWorker(QtCore.QThread):
             return False
 
     # ---------------------------------------------------------------- thread
-    def run(self) -> None:  # noqa: C901 - one loop, clearly sectioned
+    def run(self) -> None:
         run = self.run_
         try:
             feed = self._open_feed()

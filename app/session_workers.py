@@ -15,8 +15,6 @@ Units: seconds (durations, times), pixels (frames), metres (3D), bytes (sizes).
 
 from __future__ import annotations
 
-import contextlib
-import datetime as _dt
 import itertools
 import logging
 import os
@@ -25,7 +23,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -34,17 +32,13 @@ import numpy as np
 from PySide6 import QtCore
 
 from core.capture import Frame
-from core.errors import CrossViewError, SessionError
+from core.errors import CrossViewError
 from core.session import (
-    POSES_FILE,
-    SESSION_FILE,
-    STATUS_RECORDING,
-    Poses,
-    Session,
     find_unfinished,
-    is_recording_live,
     recover,
 )
+from core.session.listing import SessionRow, scan_sessions, session_row  # noqa: F401 - re-exported for the tabs
+from core.session.replay import ReplayData, VideoReader, load_replay_data  # noqa: F401
 
 log = logging.getLogger(__name__)
 
@@ -244,116 +238,6 @@ def recover_task(paths: Sequence[str | os.PathLike]) -> Task:
 # ================================================================================================ listing
 
 
-@dataclass
-class SessionRow:
-    """One line of the sessions list. ``status``: complete / recovered / recording (being written now) /
-    unfinished (a crashed recording) / unreadable (``error`` says why)."""
-
-    path: Path
-    name: str
-    status: str
-    created: _dt.datetime | None = None
-    origin: str = ""
-    duration_s: float = 0.0
-    cameras: list[str] = field(default_factory=list)
-    frames: dict[str, int] = field(default_factory=dict)
-    pairs: int = 0
-    fps: float = 0.0
-    has_3d: bool = False
-    has_refined: bool = False
-    results_source: str = ""  # "live" | "processed" | ""
-    size_bytes: int = 0
-    error: str | None = None
-    notes: list[str] = field(default_factory=list)
-    processing: dict[str, Any] | None = None
-
-    @property
-    def usable(self) -> bool:
-        """Readable and finished (can be replayed, processed, exported)."""
-        return self.status in ("complete", "recovered")
-
-
-def _folder_size(folder: Path) -> int:
-    total = 0
-    with contextlib.suppress(OSError):
-        for e in os.scandir(folder):
-            with contextlib.suppress(OSError):
-                if e.is_file(follow_symlinks=False):
-                    total += e.stat().st_size
-    return total
-
-
-def _parse_time(text: str | None) -> _dt.datetime | None:
-    if not text:
-        return None
-    try:
-        return _dt.datetime.fromisoformat(text)
-    except ValueError:
-        return None
-
-
-def session_row(folder: Path) -> SessionRow:
-    """The list row of one session folder (never raises for a bad session: its row says 'unreadable')."""
-    try:
-        s = Session.open(folder)
-    except CrossViewError as exc:
-        mtime = None
-        with contextlib.suppress(OSError):
-            mtime = _dt.datetime.fromtimestamp((folder / SESSION_FILE).stat().st_mtime).astimezone()
-        size = _folder_size(folder)
-        return SessionRow(folder, folder.name, "unreadable", created=mtime, error=str(exc), size_bytes=size)
-    m = s.meta
-    status = m.status
-    if status == STATUS_RECORDING:
-        status = "recording" if is_recording_live(folder) else "unfinished"
-    has_3d = has_refined = False
-    source = ""
-    poses_path = folder / POSES_FILE
-    if poses_path.is_file():
-        try:
-            with np.load(poses_path, allow_pickle=False) as z:  # reads the zip directory only
-                files = set(z.files)
-                has_3d = "coarse" in files
-                has_refined = "refined" in files
-                source = str(z["source"]) if "source" in files else "processed"
-        except (OSError, ValueError) as exc:
-            log.warning("%s unreadable: %s", poses_path, exc)
-    return SessionRow(
-        path=folder,
-        name=folder.name,
-        status=status,
-        created=_parse_time(m.created),
-        origin=m.origin,
-        duration_s=float(m.duration_s or 0.0),
-        cameras=m.camera_names,
-        frames={c.name: c.frames for c in m.cameras},
-        pairs=int(m.pairs),
-        fps=float(m.fps),
-        has_3d=has_3d,
-        has_refined=has_refined,
-        results_source=source,
-        size_bytes=_folder_size(folder),
-        error=m.error,
-        notes=list(m.notes),
-        processing=m.processing,
-    )
-
-
-def scan_sessions(root: str | os.PathLike) -> list[SessionRow]:
-    """Every session folder directly under ``root`` (hidden folders skipped), newest first."""
-    root = Path(root)
-    if not root.is_dir():
-        return []
-    rows = []
-    for entry in sorted(root.iterdir()):
-        if entry.name.startswith(".") or not entry.is_dir() or not (entry / SESSION_FILE).is_file():
-            continue
-        rows.append(session_row(entry))
-    epoch = _dt.datetime.min.replace(tzinfo=_dt.UTC)
-    rows.sort(key=lambda r: (r.created or epoch, r.name), reverse=True)
-    return rows
-
-
 def scan_task(root: str | os.PathLike) -> Task:
     return Task(lambda _p, _c: scan_sessions(root), "session-scan", "Listing sessions")
 
@@ -366,138 +250,11 @@ def unfinished_task(root: str | os.PathLike) -> Task:
 # ================================================================================================ replay data
 
 
-@dataclass
-class ReplayData:
-    """What the replay view shows, loaded off the GUI thread.
-
-    ``frame_a``/``frame_b`` ``(P,)``: each pair's frame index in each video; ``t_a``/``t_b`` ``(P,)`` ns capture
-    times; ``time_s`` ``(P,)`` seconds from the session's start; ``keypoints`` ``{camera: (P, 17, 3)}`` px or
-    None; ``poses``: the 3D results or None; ``group``: the calibrated cameras (world frame, metres).
-    """
-
-    session: Session
-    names: list[str]
-    frame_a: np.ndarray
-    frame_b: np.ndarray
-    t_a: np.ndarray
-    t_b: np.ndarray
-    time_s: np.ndarray
-    keypoints: dict[str, np.ndarray] | None
-    poses: Poses | None
-    group: Any
-    world_up: str
-    world_up_reason: str
-    sizes: list[tuple[int, int]]
-    warnings: list[str] = field(default_factory=list)
-
-    @property
-    def n_pairs(self) -> int:
-        return len(self.time_s)
-
-    @property
-    def has_refined(self) -> bool:
-        return self.poses is not None and self.poses.refined is not None
-
-
-def load_replay_data(path: str | os.PathLike, allowed_up: Sequence[str] = ("+z", "-y", "+y")) -> ReplayData:
-    """Open and check a session and read everything the replay view needs. SessionError when it cannot be shown."""
-    from core.calibration_io import infer_world_up
-
-    s = Session.open(path)
-    if s.meta.status == STATUS_RECORDING:
-        if is_recording_live(s.path):
-            raise SessionError(f"session '{s.path.name}' is still being recorded; stop the recording to replay it.")
-        raise SessionError(
-            f"session '{s.path.name}' was not finished (the app stopped while recording). Recover it first "
-            "(Sessions tab ▸ the recovery offer, or Refresh)."
-        )
-    ts = s.check(count_frames=False)
-    pairs = s.pairs()
-    a, b = s.names
-    t_a = ts[a][pairs.index_a]
-    t_b = ts[b][pairs.index_b]
-    t0 = s.time_origin_ns(ts)
-    time_s = ((t_a + t_b) // 2 - t0) / 1e9
-    kps = s.keypoints()
-    poses = s.poses()
-    warnings: list[str] = []
-    P = len(pairs)
-    if poses is not None and len(poses.time_s) != P:
-        warnings.append(f"poses3d.npz holds {len(poses.time_s)} pairs, the session {P}: process the session again.")
-        poses = None
-    if kps is not None and any(len(v) != P for v in kps.values()):
-        warnings.append("keypoints2d.npz does not match the session's pairs: process the session again.")
-        kps = None
-    group = None
-    up, why = "+z", "assumed (no calibration)"
-    try:
-        cal = s.calibration()
-        group = cal.group
-        up, why = infer_world_up(cal, cal.group, allowed=tuple(allowed_up))
-    except CrossViewError as exc:
-        warnings.append(str(exc))
-    return ReplayData(
-        session=s,
-        names=[a, b],
-        frame_a=pairs.index_a,
-        frame_b=pairs.index_b,
-        t_a=t_a,
-        t_b=t_b,
-        time_s=np.asarray(time_s, np.float64),
-        keypoints=kps,
-        poses=poses,
-        group=group,
-        world_up=up,
-        world_up_reason=why,
-        sizes=s.frame_sizes(),
-        warnings=warnings,
-    )
-
-
 def load_replay_task(path: str | os.PathLike) -> Task:
     return Task(lambda _p, _c: load_replay_data(path), "session-load", f"Opening {Path(path).name}")
 
 
 # ================================================================================================ decoding
-
-
-#: Forward jumps up to this many frames are decoded through (grab) rather than seeked: cheaper for videos
-#: with few keyframes (H.264), and exact.
-FORWARD_GRAB_MAX = 30
-
-
-class VideoReader:
-    """Random access to the frames of one video (cv2): sequential reads are cheap, short forward jumps grab
-    through, other jumps seek. Not thread-safe: one thread at a time."""
-
-    def __init__(self, path: str | os.PathLike) -> None:
-        self.path = Path(path)
-        self._cap = cv2.VideoCapture(str(self.path))
-        if not self._cap.isOpened():
-            raise SessionError(f"the video '{self.path}' cannot be opened; is the file still there?")
-        self._next = 0
-        self.seeks = 0
-
-    def read(self, k: int) -> np.ndarray | None:
-        """Frame ``k`` (BGR ``(H, W, 3)`` uint8) or None when it cannot be decoded."""
-        if k < self._next or k - self._next > FORWARD_GRAB_MAX:
-            self._cap.set(cv2.CAP_PROP_POS_FRAMES, float(k))
-            self.seeks += 1
-            self._next = k
-        while self._next < k:
-            if not self._cap.grab():
-                self._next = -(10**9)  # force a seek next time
-                return None
-            self._next += 1
-        ok, img = self._cap.read()
-        if not ok or img is None:
-            self._next = -(10**9)
-            return None
-        self._next = k + 1
-        return img
-
-    def close(self) -> None:
-        self._cap.release()
 
 
 @dataclass(frozen=True)

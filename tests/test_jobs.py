@@ -72,3 +72,25 @@ def test_up_axis_conventions_and_errors():
     for bad in ("up", "+w", "", 3, None):
         with pytest.raises(InputError, match="up axis"):
             parse_up_axis(bad)
+
+
+def test_atomic_write_replaces_whole_files_and_leaves_nothing_on_failure(tmp_path, monkeypatch):
+    from core.atomic import atomic_output, atomic_write, temporary_path, write_error
+    from core.errors import SessionError
+
+    target = tmp_path / "sub" / "out.txt"
+    assert atomic_write(target, "one") == target and target.read_text() == "one"
+    atomic_write(target, b"two")
+    assert target.read_bytes() == b"two" and not temporary_path(target).exists()
+    with pytest.raises(RuntimeError), atomic_output(target) as tmp:  # a failing writer keeps the old file
+        tmp.write_text("half")
+        raise RuntimeError("writer crashed")
+    assert target.read_bytes() == b"two" and not temporary_path(target).exists()
+
+    def full_disk(*_a, **_k):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr("os.replace", full_disk)
+    with pytest.raises(SessionError, match=r"could not write the journal '.*out.txt': No space left on device\."):
+        atomic_write(target, "three", write_error(SessionError, "the journal"))
+    assert target.read_bytes() == b"two" and not temporary_path(target).exists()
