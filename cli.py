@@ -90,15 +90,19 @@ def _add_calibrate(p: argparse.ArgumentParser) -> None:
     p.add_argument("--json", action="store_true", help="print the figures as JSON")
 
 
-def _progress_bar(json_mode: bool) -> Callable[[float, str], None] | None:
+def _progress_bar(json_mode: bool) -> Callable[[int, int, str], None] | None:
+    """The calibrate command's bar (a ``core.jobs.Progress``: ``done`` of ``total`` steps)."""
     if json_mode:
         return None
 
-    def show(fraction: float, message: str) -> None:
+    def show(done: int, total: int, message: str = "") -> None:
+        fraction = done / total if total > 0 else 0.0
         width = 30
-        done = int(round(width * max(0.0, min(1.0, fraction))))
+        filled = int(round(width * max(0.0, min(1.0, fraction))))
         print(
-            f"\r[{'#' * done}{'.' * (width - done)}] {100 * fraction:5.1f}% {message[:60]:<60}", end="", file=sys.stderr
+            f"\r[{'#' * filled}{'.' * (width - filled)}] {100 * fraction:5.1f}% {message[:60]:<60}",
+            end="",
+            file=sys.stderr,
         )
         if fraction >= 1.0:
             print(file=sys.stderr)
@@ -163,7 +167,7 @@ def _add_import(p: argparse.ArgumentParser) -> None:
 
 def _run_import(args: argparse.Namespace) -> int:
     from core.jobs import text_progress
-    from core.session_ops import import_videos
+    from core.session.importing import import_videos
 
     summary = import_videos(
         args.video_a,
@@ -174,7 +178,7 @@ def _run_import(args: argparse.Namespace) -> int:
         timestamps=args.timestamps,
         reencode=args.reencode,
         progress=None if args.json else text_progress(),
-    )
+    ).to_dict()
     if args.json:
         _print_json(summary)
     else:
@@ -195,9 +199,11 @@ def _add_process(p: argparse.ArgumentParser) -> None:
 
 def _run_process(args: argparse.Namespace) -> int:
     from core.jobs import text_progress
-    from core.session_ops import process_session
+    from core.session.processing import process_session
 
-    summary = process_session(args.session, refine=not args.no_refine, progress=text_progress())
+    summary = process_session(
+        args.session, refine=not args.no_refine, progress=text_progress(), refine_loader=_load_refine_hook
+    ).to_dict()
     if args.json:
         _print_json(summary)
     else:
@@ -212,6 +218,15 @@ def _run_process(args: argparse.Namespace) -> int:
     return 0
 
 
+def _load_refine_hook() -> tuple[object | None, str, str]:
+    """The shipped CV-UGCN model for ``process`` (loaded when processing starts), or why it is skipped."""
+    try:
+        from models.refiner import load_refine_hook
+    except ImportError as exc:
+        return None, f"skipped: no refinement model is available (models.refiner.default_refine_hook: {exc})", ""
+    return load_refine_hook()
+
+
 def _add_export(p: argparse.ArgumentParser) -> None:
     from core.export import FORMATS
 
@@ -223,9 +238,9 @@ def _add_export(p: argparse.ArgumentParser) -> None:
 
 
 def _run_export(args: argparse.Namespace) -> int:
-    from core.session_ops import export_session
+    from core.session.exporting import export_session
 
-    summary = export_session(args.session, args.format, args.out, which=args.which)
+    summary = export_session(args.session, args.format, args.out, which=args.which).to_dict()
     if args.json:
         _print_json(summary)
     else:

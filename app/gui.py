@@ -10,7 +10,9 @@ from collections.abc import Sequence
 
 from PySide6 import QtCore, QtGui, QtWidgets
 
-from app.main_window import APPLICATION, ORGANISATION, TAB_NAMES, MainWindow
+from app.main_window import TAB_NAMES
+from app.settings import APPLICATION, ORGANISATION, Settings
+from app.state import AppState
 from core.errors import InputError
 
 log = logging.getLogger(__name__)
@@ -56,11 +58,9 @@ def create_application(argv: Sequence[str] | None = None) -> QtWidgets.QApplicat
     return app
 
 
-def _settings_for(settings_dir: str | os.PathLike | None) -> QtCore.QSettings | None:
-    if not settings_dir:
-        return None
-    path = os.path.join(os.fspath(settings_dir), "CrossView.ini")
-    return QtCore.QSettings(path, QtCore.QSettings.Format.IniFormat)
+def _settings_for(settings_dir: str | os.PathLike | None) -> Settings:
+    """``<dir>/CrossView.ini`` when a folder is given (tests, ``--settings-dir``), else the user's settings."""
+    return Settings.in_folder(settings_dir) if settings_dir else Settings()
 
 
 def run_gui(argv_options: argparse.Namespace | Sequence[str] | None = None) -> int:
@@ -82,11 +82,10 @@ def run_gui(argv_options: argparse.Namespace | Sequence[str] | None = None) -> i
     if tab and tab not in TAB_NAMES:
         raise InputError(f"there is no tab named {tab!r}; choose one of {', '.join(TAB_NAMES)}.")
     app = create_application(qt_args)
-    from app.tabs import connect_tabs, create_tabs
+    from app.tabs import build_main_window
 
-    settings = _settings_for(getattr(opts, "settings_dir", None))
-    window = MainWindow(settings=settings, tabs=create_tabs(settings))
-    connect_tabs(window, settings)
+    state = AppState(_settings_for(getattr(opts, "settings_dir", None)))
+    window = build_main_window(state)
     if tab:
         window.set_current_tab(tab)
     window.show()

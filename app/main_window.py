@@ -1,81 +1,54 @@
-"""The CrossView main window: named, replaceable tabs, menus, status bar, persisted layout. Qt only.
+"""The CrossView main window: named tabs, menus, status bar, persisted layout. Qt only.
 
-Tabs are addressed by name (``"Live"``, ``"Calibration"``, ``"Sessions"``, ``"Training"``); later code
-swaps the placeholders for real tabs with :meth:`MainWindow.set_tab`. Objects that run work off the GUI
-thread register with :meth:`MainWindow.register_closeable`; closing the window stops them all.
+The window owns the :class:`app.state.AppState` it is given (settings, the task registry, the active
+calibration and model). Tabs are addressed by name (:data:`TAB_NAMES`); each one has a ``stop()`` that ends
+what it runs. Closing the window saves its layout, stops every tab and then every task of the registry.
 """
 
 from __future__ import annotations
 
 import logging
 import traceback
-from collections.abc import Callable
-from typing import Protocol
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Protocol, runtime_checkable
 
 from PySide6 import QtCore, QtGui, QtWidgets
 
 import core
+from app.state import AppState
+from core.calibration_io import CalibrationFile
 from core.errors import CrossViewError
 
 log = logging.getLogger(__name__)
 
-ORGANISATION = "CrossView"
-APPLICATION = "CrossView"
 TAB_NAMES: tuple[str, ...] = ("Live", "Calibration", "Sessions", "Training")
-#: How long closing waits for each registered QThread to finish, milliseconds.
-THREAD_STOP_TIMEOUT_MS = 5000
 
 
-class Closeable(Protocol):
-    """Anything with a ``stop()`` method (a worker, a capture source, a QThread wrapper...)."""
+@runtime_checkable
+class Tab(Protocol):
+    """What the window needs of a tab: ``stop()`` ends everything it runs (the window is closing)."""
 
-    def stop(self) -> object: ...
-
-
-def default_settings() -> QtCore.QSettings:
-    """The user's CrossView settings (organisation "CrossView", application "CrossView")."""
-    return QtCore.QSettings(ORGANISATION, APPLICATION)
-
-
-def _default_tab(name: str) -> QtWidgets.QWidget:
-    from app import placeholders
-
-    factories: dict[str, Callable[[], QtWidgets.QWidget]] = {
-        "Live": placeholders.LivePlaceholder,
-        "Calibration": placeholders.calibration_placeholder,
-        "Sessions": placeholders.sessions_placeholder,
-        "Training": placeholders.training_placeholder,
-    }
-    return factories[name]()
+    def stop(self) -> None: ...
 
 
 class MainWindow(QtWidgets.QMainWindow):
-    """CrossView's main window.
+    """CrossView's main window, showing ``tabs`` (name -> widget) in :data:`TAB_NAMES` order, others after."""
 
-    ``settings`` is where geometry, window state and the last tab are kept; by default the user's
-    QSettings. Tests pass a ``QSettings(path, QSettings.IniFormat)`` in a temporary folder.
-    """
-
-    #: Emitted with the path of a calibration TOML chosen in File > Open calibration…
-    calibrationFileChosen = QtCore.Signal(str)
-    #: Emitted with the ``core.calibration_io.CalibrationFile`` after one was loaded successfully.
-    calibrationLoaded = QtCore.Signal(object)
     #: Emitted with the new tab's name whenever the current tab changes.
     currentTabChanged = QtCore.Signal(str)
 
     def __init__(
         self,
-        settings: QtCore.QSettings | None = None,
-        tabs: dict[str, QtWidgets.QWidget] | None = None,
+        state: AppState,
+        tabs: Mapping[str, QtWidgets.QWidget] | None = None,
         parent: QtWidgets.QWidget | None = None,
     ) -> None:
         super().__init__(parent)
         self.setObjectName("MainWindow")
         self.setWindowTitle("CrossView")
-        self._settings = settings if settings is not None else default_settings()
-        self._closeables: list[Closeable] = []
+        self.state = state
         self._closed = False
-        self.calibration = None  # the loaded core.calibration_io.CalibrationFile, if any
 
         self._tabs = QtWidgets.QTabWidget()
         self._tabs.setObjectName("mainTabs")
@@ -83,15 +56,14 @@ class MainWindow(QtWidgets.QMainWindow):
         self._tabs.currentChanged.connect(self._on_current_changed)
         self.setCentralWidget(self._tabs)
         given = dict(tabs or {})
-        for name in TAB_NAMES:
-            widget = given.pop(name, None)
-            self.set_tab(name, widget if widget is not None else _default_tab(name))
-        for name, widget in given.items():
-            self.set_tab(name, widget)
+        for name in [n for n in TAB_NAMES if n in given] + [n for n in given if n not in TAB_NAMES]:
+            self.set_tab(name, given[name])
 
         self._build_menus()
         self._build_status_bar()
-        self.calibrationFileChosen.connect(self.load_calibration_file)
+        state.calibrationChanged.connect(self._on_calibration)
+        state.message.connect(self.show_message)
+        state.model.failed.connect(lambda text: self.show_message(text, 10000))
         self.resize(1280, 800)
         self.restore_settings()
 
@@ -111,8 +83,8 @@ class MainWindow(QtWidgets.QMainWindow):
     def set_tab(self, name: str, widget: QtWidgets.QWidget) -> QtWidgets.QWidget | None:
         """Put ``widget`` in tab ``name`` (replacing the widget there, keeping its position), or add a new tab.
 
-        Returns the replaced widget, detached from the window (the caller may keep or drop it), or None.
-        If the replaced widget is the current tab, the new one becomes current.
+        Returns the replaced widget, detached from the window, or None. If the replaced widget is the current
+        tab, the new one becomes current.
         """
         idx = self._index_of(name)
         if idx < 0:
@@ -218,118 +190,82 @@ class MainWindow(QtWidgets.QMainWindow):
     def show_about(self) -> None:
         QtWidgets.QMessageBox.about(self, "About CrossView", self.about_text())
 
-    def open_calibration(self, path: str | None = None) -> str | None:
-        """Choose a calibration TOML (a file dialog when ``path`` is None) and emit :attr:`calibrationFileChosen`.
+    # --- calibration ------------------------------------------------------------------------------------------
 
-        Returns the chosen path, or None when cancelled. By default :meth:`load_calibration_file` loads it.
+    def open_calibration(self, path: str | None = None) -> CalibrationFile | None:
+        """Choose a calibration TOML (a file dialog when ``path`` is None) and make it the app's calibration.
+
+        Returns the calibration, or None when cancelled or when the file is bad (the error is shown).
         """
         if path is None:
-            last_dir = str(self._settings.value("paths/calibration_dir", ""))
+            folder = self.state.settings.calibration_dir
             path, _ = QtWidgets.QFileDialog.getOpenFileName(
-                self, "Open calibration", last_dir, "Calibration (*.toml);;All files (*)"
+                self, "Open calibration", str(folder or ""), "Calibration (*.toml);;All files (*)"
             )
             if not path:
                 return None
-        self._settings.setValue("paths/calibration_dir", str(QtCore.QFileInfo(path).absolutePath()))
-        self.show_message(f"Calibration file chosen: {path}")
-        self.calibrationFileChosen.emit(path)
-        return path
-
-    def load_calibration_file(self, path: str) -> object | None:
-        """Load a calibration TOML with ``core.calibration_io``; on success keep it in :attr:`calibration`,
-        show it in the status bar, hand it to every tab that has a ``set_calibration(calib)`` method and
-        emit :attr:`calibrationLoaded`. A bad file is reported in a dialog (its message says what to do).
-        """
-        from core.calibration_io import load_calibration
-
         try:
-            calib = load_calibration(path)
+            return self.state.load_calibration(path)
         except CrossViewError as exc:
             self.show_error(exc)
             return None
-        self.calibration = calib
-        names = ", ".join(calib.group.names)
-        self.set_status_field("calibration", f"Calibration: {QtCore.QFileInfo(path).fileName()} ({names})")
+
+    def _on_calibration(self, calib: CalibrationFile | None) -> None:
+        if calib is None:
+            self.set_status_field("calibration", "No calibration loaded")
+            return
+        path = self.state.calibration_path
+        name = Path(path).name if path is not None else "calibration"
+        self.set_status_field("calibration", f"Calibration: {name} ({', '.join(calib.group.names)})")
         self.show_message(f"Loaded calibration {path}: {len(calib.group)} cameras; {calib.units_note}", 10000)
-        for i in range(self._tabs.count()):
-            setter = getattr(self._tabs.widget(i), "set_calibration", None)
-            if callable(setter):
-                setter(calib)
-        self.calibrationLoaded.emit(calib)
-        return calib
 
     def show_error(self, exc: BaseException) -> None:
         """Show an error to the user: a CrossViewError's own message, or a short 'unexpected error' report."""
         if isinstance(exc, CrossViewError):
             QtWidgets.QMessageBox.warning(self, "CrossView", str(exc))
-        else:
-            detail = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
-            log.error("unexpected error:\n%s", detail)
-            box = QtWidgets.QMessageBox(self)
-            box.setIcon(QtWidgets.QMessageBox.Icon.Critical)
-            box.setWindowTitle("CrossView")
-            box.setText(f"Unexpected error: {type(exc).__name__}: {exc}")
-            box.setDetailedText(detail)
-            box.exec()
+            return
+        detail = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
+        log.error("unexpected error:\n%s", detail)
+        box = QtWidgets.QMessageBox(self)
+        box.setIcon(QtWidgets.QMessageBox.Icon.Critical)
+        box.setWindowTitle("CrossView")
+        box.setText(f"Unexpected error: {type(exc).__name__}: {exc}")
+        box.setDetailedText(detail)
+        box.exec()
 
-    # --- closeables -------------------------------------------------------------------------------------------
-
-    def register_closeable(self, obj: Closeable) -> Closeable:
-        """Stop ``obj`` (call its ``stop()``; then ``wait()`` if it is a QThread) when the window closes.
-
-        Objects are stopped in reverse order of registration. Returns ``obj``.
-        """
-        if not callable(getattr(obj, "stop", None)):
-            raise TypeError(f"register_closeable needs an object with a stop() method, got {type(obj).__name__}")
-        if obj not in self._closeables:
-            self._closeables.append(obj)
-        return obj
-
-    def unregister_closeable(self, obj: Closeable) -> None:
-        if obj in self._closeables:
-            self._closeables.remove(obj)
-
-    def closeables(self) -> list[Closeable]:
-        return list(self._closeables)
-
-    def stop_closeables(self) -> None:
-        """Stop every registered object, newest first; one failing does not keep the others running."""
-        while self._closeables:
-            obj = self._closeables.pop()
-            try:
-                obj.stop()
-                if isinstance(obj, QtCore.QThread) and not obj.wait(THREAD_STOP_TIMEOUT_MS):
-                    log.warning("thread %r did not stop within %d ms", obj, THREAD_STOP_TIMEOUT_MS)
-            except Exception:  # closing must go on
-                log.exception("failed to stop %r", obj)
-
-    # --- settings ---------------------------------------------------------------------------------------------
-
-    def settings(self) -> QtCore.QSettings:
-        return self._settings
+    # --- settings and closing ---------------------------------------------------------------------------------
 
     def save_settings(self) -> None:
-        s = self._settings
-        s.setValue("mainwindow/geometry", self.saveGeometry())
-        s.setValue("mainwindow/state", self.saveState())
-        s.setValue("mainwindow/tab", self.current_tab_name())
+        s = self.state.settings
+        s.window_geometry = self.saveGeometry()
+        s.window_state = self.saveState()
+        s.window_tab = self.current_tab_name()
         s.sync()
 
     def restore_settings(self) -> None:
-        s = self._settings
-        geometry = s.value("mainwindow/geometry")
-        if isinstance(geometry, QtCore.QByteArray) and not geometry.isEmpty():
-            self.restoreGeometry(geometry)
-        state = s.value("mainwindow/state")
-        if isinstance(state, QtCore.QByteArray) and not state.isEmpty():
-            self.restoreState(state)
-        tab = s.value("mainwindow/tab")
-        if isinstance(tab, str) and self._index_of(tab) >= 0:
-            self.set_current_tab(tab)
+        s = self.state.settings
+        if s.window_geometry is not None:
+            self.restoreGeometry(s.window_geometry)
+        if s.window_state is not None:
+            self.restoreState(s.window_state)
+        if self._index_of(s.window_tab) >= 0:
+            self.set_current_tab(s.window_tab)
+
+    def stop_all(self) -> None:
+        """Stop every tab, then every task still running; one failing does not keep the others running."""
+        for i in reversed(range(self._tabs.count())):
+            widget = self._tabs.widget(i)
+            if not isinstance(widget, Tab):
+                continue
+            try:
+                widget.stop()
+            except Exception:  # closing must go on
+                log.exception("stopping tab %s failed", self._tabs.tabText(i))
+        self.state.tasks.stop_all()
 
     def closeEvent(self, event: QtGui.QCloseEvent) -> None:
         if not self._closed:
             self._closed = True
             self.save_settings()
-            self.stop_closeables()
+            self.stop_all()
         super().closeEvent(event)

@@ -76,6 +76,14 @@ class _Int(_Key[int]):
         return int(float(raw))
 
 
+class _OptInt(_Key["int | None"]):
+    """An integer that may be unset (None); an empty value reads as None."""
+
+    def decode(self, raw: Any) -> int | None:
+        text = str(raw).strip()
+        return int(float(text)) if text else None
+
+
 class _Float(_Key[float]):
     def decode(self, raw: Any) -> float:
         return float(raw)
@@ -176,8 +184,8 @@ class Settings:
     live_show_coarse = _Bool("live/show_coarse", True)
     live_sync_overlay = _Bool("live/sync_overlay", True)
     live_videos = _StrList("live/videos", [])
-    live_camera0 = _Str("live/camera0", "")
-    live_camera1 = _Str("live/camera1", "")
+    live_camera0 = _OptInt("live/camera0", None)
+    live_camera1 = _OptInt("live/camera1", None)
 
     # --- sessions tab and export
     import_dir = _Path("paths/import_dir", None)
@@ -189,10 +197,10 @@ class Settings:
     active_model = _Path("model/active", None)
     models_folder = _Path("training/models_folder", None)
     training_extra_sources = _StrList("training/extra_sources", [])
-    training_epochs = _Int("training/epochs", 0)
-    training_lr = _Float("training/lr", 0.0)
-    training_batch_size = _Int("training/batch_size", 0)
-    training_loss_preset = _Str("training/loss_preset", "")
+    training_epochs = _Int("training/epochs", 30)
+    training_lr = _Float("training/lr", 1e-3)
+    training_batch_size = _Int("training/batch_size", 256)
+    training_loss_preset = _Str("training/loss_preset", "finetune")
     training_loss_weights = _Json("training/loss_weights", None)
     training_device = _Str("training/device", "auto")
     training_init = _Str("training/init", "")
@@ -215,11 +223,11 @@ class Settings:
         """``{attribute: QSettings key}`` of every setting."""
         return {name: k.key for name, k in cls._keys.items()}
 
-    def live_camera(self, slot: int) -> str:
-        """The device id last chosen for camera ``slot`` (0 or 1) of the Live tab."""
+    def live_camera(self, slot: int) -> int | None:
+        """The device index last chosen for camera ``slot`` (0 or 1) of the Live tab."""
         return self.live_camera1 if slot else self.live_camera0
 
-    def set_live_camera(self, slot: int, device_id: str) -> None:
+    def set_live_camera(self, slot: int, device_id: int) -> None:
         if slot:
             self.live_camera1 = device_id
         else:

@@ -2,8 +2,9 @@
 
 - ``settings``: the typed :class:`app.settings.Settings`;
 - ``tasks``: the :class:`app.tasks.TaskRegistry` that runs long work and stops it when the window closes;
-- the active calibration (``calibrationChanged``), the active CV-UGCN model (``modelChanged``), the sessions
-  folder (``sessionsRootChanged``), and ``sessionRecorded`` when a recording was finished.
+- the active calibration (``calibrationChanged``), the active CV-UGCN model (``model.changed``), the sessions
+  folder (``sessionsRootChanged``), ``sessionRecorded`` when a recording was finished, and ``message`` (a
+  status-bar sentence, :meth:`AppState.say`).
 
 Tabs read it and connect to its signals; no tab looks another tab up.
 """
@@ -108,6 +109,8 @@ class AppState(QtCore.QObject):
     sessionsRootChanged = QtCore.Signal(str)
     #: a recording was finalised (the session folder)
     sessionRecorded = QtCore.Signal(str)
+    #: a short message for the status bar, and how long to show it (ms)
+    message = QtCore.Signal(str, int)
 
     def __init__(
         self,
@@ -121,6 +124,10 @@ class AppState(QtCore.QObject):
         self.model = ActiveModel(self.settings, self.tasks, self)
         self._calibration: CalibrationFile | None = None
         self._calibration_path: Path | None = None
+
+    def say(self, text: str, timeout_ms: int = 5000) -> None:
+        """Show ``text`` in the window's status bar for ``timeout_ms``."""
+        self.message.emit(str(text), int(timeout_ms))
 
     # --- calibration --------------------------------------------------------------------------------------------
     @property

@@ -1,56 +1,43 @@
-"""The application's tabs, created and wired in one place for ``run_gui`` (tests build the ones they need)."""
+"""The application's tabs and window, built in one place: :func:`create_tabs` and :func:`build_main_window`.
+
+Each tab takes the :class:`app.state.AppState` and connects itself to what it needs there (the calibration, the
+model, the sessions folder, finished recordings); no tab looks another one up. A new tab is a folder
+``app/<feature>/`` with a ``tab.py`` whose widget takes the state and has a ``stop()``; add it here and to
+:data:`app.main_window.TAB_NAMES`.
+"""
 
 from __future__ import annotations
 
 from PySide6 import QtCore, QtWidgets
 
-from app.active_model import ActiveModel
+from app.main_window import MainWindow
+from app.state import AppState
 
 
-def create_tabs(settings: QtCore.QSettings | None = None) -> dict[str, QtWidgets.QWidget]:
-    """The four tabs by name."""
-    from app.calibration_tab import CalibrationTab
-    from app.live_tab import LiveTab
-    from app.sessions_tab import SessionsTab
-    from app.training_tab import TrainingTab
+def create_tabs(state: AppState) -> dict[str, QtWidgets.QWidget]:
+    """The four tabs by name, in display order."""
+    from app.calibration.tab import CalibrationTab
+    from app.live.tab import LiveTab
+    from app.sessions.tab import SessionsTab
+    from app.training.tab import TrainingTab
 
     return {
-        "Live": LiveTab(settings=settings),
-        "Calibration": CalibrationTab(settings=settings),
-        "Sessions": SessionsTab(settings=settings),
-        "Training": TrainingTab(settings=settings),
+        "Live": LiveTab(state),
+        "Calibration": CalibrationTab(state),
+        "Sessions": SessionsTab(state),
+        "Training": TrainingTab(state),
     }
 
 
-def connect_tabs(window: QtWidgets.QMainWindow, settings: QtCore.QSettings | None = None) -> ActiveModel:
-    """Wire the tabs to each other and to the window; returns the app's :class:`ActiveModel` (loading)."""
-    for name in window.tab_names():
-        tab = window.tab(name)
-        # a calibration saved by the wizard or opened in a tab becomes the app's calibration
-        for signal_name in ("calibrationSaved", "calibrationOpened"):
-            signal = getattr(tab, signal_name, None)
-            if signal is not None:
-                signal.connect(window.load_calibration_file)
-        if callable(getattr(tab, "stop", None)):
-            window.register_closeable(tab)
-    # a finished recording (Live tab's Record button) appears in the Sessions tab
-    record = getattr(window.tab("Live"), "record_controls", None)
-    sessions = window.tab("Sessions")
-    if record is not None and callable(getattr(sessions, "on_session_recorded", None)):
-        record.controller.recordingFinished.connect(sessions.on_session_recorded)
-    # the active CV-UGCN model refines live capture and session processing
-    model = ActiveModel(settings, parent=window)
-    for name in window.tab_names():
-        setter = getattr(window.tab(name), "set_refine_hook", None)
-        if callable(setter):
-            model.changed.connect(setter)
-    use_model = getattr(window.tab("Training"), "modelChosen", None)
-    if use_model is not None:
-        use_model.connect(model.set_path)
-    model.failed.connect(lambda text: window.show_message(text, 10000))
-    model.load()
-    # unfinished recordings (a crash, a kill) are offered for recovery at start
-    check = getattr(sessions, "check_unfinished", None)
-    if callable(check):
-        QtCore.QTimer.singleShot(0, check)
-    return model
+def build_main_window(state: AppState) -> MainWindow:
+    """The main window with the four tabs; starts loading the active model and, once the window runs, looks for
+    recordings a crash left unfinished (the Sessions tab offers to recover them)."""
+    from app.sessions.tab import SessionsTab
+
+    tabs = create_tabs(state)
+    window = MainWindow(state, tabs)
+    state.model.load()
+    sessions = tabs["Sessions"]
+    assert isinstance(sessions, SessionsTab)
+    QtCore.QTimer.singleShot(0, sessions.check_unfinished)
+    return window

@@ -171,7 +171,8 @@ class TaskRegistry(QtCore.QObject):
         if self._closed:
             raise RuntimeError("the window is closing; no new work can start")
         self._tasks.append(task)
-        task.ended.connect(lambda t=task: self._forget(t), QtCore.Qt.ConnectionType.QueuedConnection)
+        # a bound slot, not a lambda: Qt drops the queued call when the registry is gone first
+        task.ended.connect(self._on_task_ended, QtCore.Qt.ConnectionType.QueuedConnection)
         task.start()
         self.taskStarted.emit(task)
         return task
@@ -211,9 +212,71 @@ class TaskRegistry(QtCore.QObject):
                 ok = False
         return ok
 
+    @QtCore.Slot()
+    def _on_task_ended(self) -> None:
+        task = self.sender()
+        if isinstance(task, Task):
+            self._forget(task)
+
     def _forget(self, task: Task) -> None:
         if task in self._tasks:
             task.wait()
             self._tasks.remove(task)
             self.taskEnded.emit(task)
             task.deleteLater()
+
+
+class Coalescing(QtCore.QObject):
+    """One task of a kind at a time (a listing, a scan): asked while one runs, it runs once more after that one
+    ends, so requests never queue up and the last one is always served.
+
+    ``make()`` builds a fresh task (with its result slots connected); :meth:`request` starts it through
+    ``tasks`` unless the window is closing.
+    """
+
+    def __init__(self, tasks: TaskRegistry, make: Callable[[], Task], parent: QtCore.QObject | None = None) -> None:
+        super().__init__(parent)
+        self._tasks = tasks
+        self._make = make
+        self._task: Task | None = None
+        self._again = False
+
+    def request(self) -> Task | None:
+        """Run the task now, or once more after the running one; the task started now, else None."""
+        if self._task is not None:
+            self._again = True
+            return None
+        task = self._make()
+        task.ended.connect(self._ended)
+        try:
+            self._tasks.start(task)
+        except RuntimeError as exc:  # the window is closing: nothing new starts
+            log.info("%s not started: %s", task.objectName(), exc)
+            return None
+        self._task = task
+        return task
+
+    def running(self) -> bool:
+        return self._task is not None
+
+    def pending(self) -> bool:
+        """Asked again while the current task runs (it will run once more)."""
+        return self._again
+
+    def task(self) -> Task | None:
+        return self._task
+
+    def stop(self) -> None:
+        """Cancel the running task and wait for it; nothing runs again."""
+        self._again = False
+        if self._task is not None:
+            self._task.stop()
+
+    @QtCore.Slot()
+    def _ended(self) -> None:
+        if self.sender() is not self._task:
+            return
+        self._task = None
+        if self._again:
+            self._again = False
+            self.request()

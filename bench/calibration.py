@@ -14,11 +14,11 @@ import platform
 import statistics
 import sys
 import time
-from pathlib import Path
 
 import cv2
 import numpy as np
 
+from bench.shared import SHARED_DATA
 from calibration.boards import Board
 from calibration.detect import BoardDetector
 from calibration.engine import CalibrationSession
@@ -28,8 +28,7 @@ from calibration.selection import ViewSelector
 from calibration.sources import open_source
 from calibration.stereo import calibrate_stereo
 
-REPO = Path(__file__).resolve().parents[1]
-DATA = Path(os.environ.get("CROSSVIEW_SHARED_DATA", REPO.parent / "shared" / "data"))
+DATA = SHARED_DATA
 
 
 def letterbox(img: np.ndarray, size: tuple[int, int]) -> np.ndarray:

@@ -1,9 +1,9 @@
 """Session processing speed: ``python -m bench.process`` prints one JSON object.
 
 Data: the Pose2Sim balancing pair (cam01 + cam04, 1080x1920, 60 fps, 100 frames), imported into a temporary
-session with :func:`core.session_ops.import_videos`.
+session with :func:`core.session.importing.import_videos`.
 
-1. ``process``: :func:`core.session_ops.process_session` end to end, as ``python main.py process`` runs it:
+1. ``process``: :func:`core.session.processing.process_session` end to end, as ``python main.py process`` runs it:
    opening the session, starting both MediaPipe detectors, decoding ahead, detection of both views in
    parallel, triangulation, refinement (when a model is available; ``--no-refine`` to skip), writing results.
 2. ``bare_detector``: MediaPipe alone on the same frames in the same run: the frames are decoded beforehand
@@ -35,12 +35,11 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from bench.shared import CALISCOPE, POSE2SIM, REPO
 from core.detection import PoseDetector
-from core.session_ops import import_videos, process_session
+from core.session.importing import import_videos
+from core.session.processing import process_session
 
-REPO = Path(__file__).resolve().parents[1]
-DATA = Path(os.environ.get("CROSSVIEW_SHARED_DATA", str(REPO.parent / "shared" / "data"))) / "sessions"
-POSE2SIM = DATA / "pose2sim_balancing"
 VIDEOS = (POSE2SIM / "videos" / "cam01.mp4", POSE2SIM / "videos" / "cam04.mp4")
 CALIB = POSE2SIM / "Calib_qualisys.toml"
 CAMERAS = ("cam_01", "cam_04")
@@ -83,12 +82,19 @@ def run_bare() -> dict:
 def run_process(refine: bool, folder: Path) -> dict:
     out = folder / f"session_{time.monotonic_ns()}"
     import_videos(*VIDEOS, CALIB, out, cameras=list(CAMERAS))
-    return process_session(out, refine=refine)
+    return process_session(out, refine=refine, refine_loader=_load_refine_hook).to_dict()
+
+
+def _load_refine_hook():
+    """The shipped model, loaded inside the measured run as ``python main.py process`` does."""
+    from models.refiner import load_refine_hook
+
+    return load_refine_hook()
 
 
 # ------------------------------------------------------------------------------------------ codecs
 
-WEBCAM = DATA / "caliscope_2cam_charuco" / "cam_0.mp4"
+WEBCAM = CALISCOPE / "cam_0.mp4"
 
 
 def _webcam_frames(n: int) -> list:
@@ -151,7 +157,7 @@ class _JpegPackets:
 
 
 def _session_writer(path: Path):
-    from core.session import MjpegAviWriter
+    from core.session.avi import MjpegAviWriter
 
     return MjpegAviWriter(path, 1280, 720, 30)
 

@@ -29,11 +29,10 @@ from pathlib import Path
 
 import numpy as np
 
+from bench.shared import POSE2SIM
 from core.swaps import fix_left_right_swaps
 
-REPO = Path(__file__).resolve().parents[1]
-SHARED = Path(os.environ.get("CROSSVIEW_SHARED_DATA", REPO.parent / "shared" / "data"))
-SESSION = SHARED / "sessions" / "pose2sim_balancing"
+SESSION = POSE2SIM
 CAMS = ("cam_01", "cam_02", "cam_03", "cam_04")
 
 
@@ -87,7 +86,7 @@ def mediapipe_2d(videos: list[Path]) -> np.ndarray:
 def real_session():
     """MediaPipe 2D ``(V, F, 17, 3)``, the four cameras (adapted to the videos' sizes) and the 4-view reference."""
     from core.calibration_io import load_calibration
-    from core.pipeline import cameras_for_frames
+    from core.camera import cameras_for_frames
     from core.triangulation import triangulate
     from core.video_io import probe_video
 

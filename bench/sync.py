@@ -17,23 +17,15 @@ from __future__ import annotations
 import json
 import platform
 import time
-from pathlib import Path
 
 import numpy as np
 
+from bench.shared import POSE2SIM
+from bench.timing import best_of
 from core.capture import DeviceSource, SimulatedCamera, SourceState, VideoFileSource, VirtualClock
 from core.sync import FrameSynchronizer, LiveSynchronizer, default_tolerance_ns, pair_timestamps
 
-VIDEO = Path("/work/shared/data/sessions/pose2sim_balancing/videos/cam01.mp4")
-
-
-def _best(fn, repeat: int = 3) -> float:
-    times = []
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return min(times)
+VIDEO = POSE2SIM / "videos" / "cam01.mp4"
 
 
 def main(duration_s: float = 2000.0) -> dict:
@@ -47,7 +39,7 @@ def main(duration_s: float = 2000.0) -> dict:
     order = sorted(fa + fb, key=lambda f: f.t_ns)
     n = len(order)
 
-    t_off = _best(lambda: pair_timestamps(ta, tb, tol))
+    t_off = best_of(lambda: pair_timestamps(ta, tb, tol), 3)
     ia, ib, _ = pair_timestamps(ta, tb, tol)
 
     def stream() -> list:
@@ -57,7 +49,7 @@ def main(duration_s: float = 2000.0) -> dict:
             out += sync.push(f)
         return out + sync.flush()
 
-    t_stream = _best(stream)
+    t_stream = best_of(stream, 3)
     got = stream()
     same = [(p.frames[0].index, p.frames[1].index) for p in got] == [(fa[i].index, fb[j].index) for i, j in zip(ia, ib)]
 

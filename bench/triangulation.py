@@ -21,17 +21,9 @@ import time
 import cv2
 import numpy as np
 
+from bench.timing import best_of
 from core.camera import Camera, CameraGroup, rodrigues_to_matrix
 from core.triangulation import dlt, triangulate
-
-
-def _best(fn, repeat: int = 5) -> float:
-    times = []
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return min(times)
 
 
 def main(F: int = 10_000, J: int = 17) -> dict:
@@ -47,11 +39,11 @@ def main(F: int = 10_000, J: int = 17) -> dict:
     conf = rng.uniform(0.5, 1.0, size=(2, F, J))
     N = F * J
 
-    t_full = _best(lambda: triangulate(uv, conf, group))
+    t_full = best_of(lambda: triangulate(uv, conf, group), 5)
     und = group.undistort(uv).reshape(2, N, 2)
     P = group.projection_matrices()
     ones = np.ones((2, N))
-    t_dlt = _best(lambda: dlt(P, und, ones))
+    t_dlt = best_of(lambda: dlt(P, und, ones), 5)
 
     def cv2_loop() -> np.ndarray:
         out = np.empty((N, 3))

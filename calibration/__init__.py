@@ -6,7 +6,7 @@ Live (a wizard feeds frames from a worker and shows the snapshots)::
     from calibration import CalibrationSession, parse_board_spec
     session = CalibrationSession(parse_board_spec("chessboard:9x6:0.025"))
     fb = session.process_pair(frame0, frame1)   # PairFeedback: detections, decisions, SessionState
-    result = session.solve(progress, cancel)    # CalibrationResult: verdict, advice, figures
+    result = session.solve(progress, cancel)    # progress(done, total, message), a CancelToken -> CalibrationResult
     result.save("calib.toml")
 
 Headless: ``calibrate_from_paths(cam0, cam1, board, out, timestamps=None, progress=None, cancel=None)``.
@@ -16,7 +16,12 @@ Modules: :mod:`~calibration.boards` (Board), :mod:`~calibration.io` (board TOML,
 :mod:`~calibration.selection` (ViewSelector, PairSelector), :mod:`~calibration.intrinsics`,
 :mod:`~calibration.stereo`, :mod:`~calibration.quality`, :mod:`~calibration.sources` (video / image
 folders, pairing), :mod:`~calibration.engine` (CalibrationSession, CalibrationResult),
-:mod:`~calibration.headless` (calibrate_from_paths).
+:mod:`~calibration.headless` (calibrate_from_paths), :mod:`~calibration.frame_offset` (best_frame_offset:
+the frame synchronisation check of two videos), :mod:`~calibration.rectify` (Rectifier).
+
+The wizard's run (no Qt either): :mod:`~calibration.run` (InputSpec, open_recordings, CalibrationRun,
+solve_run), :mod:`~calibration.feeds` (RecordingFeed, DeviceFeed) and :mod:`~calibration.live` (CaptureJob,
+the capture loop, with CaptureControl and PreviewPacket).
 """
 
 from calibration.boards import Board

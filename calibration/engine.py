@@ -6,7 +6,7 @@ Typical live use (no Qt here; a UI calls these from a worker thread and shows th
     fb = session.process_pair(frame0, frame1)                 # ~10-25 ms at 640x480: detect + select
     fb.det0.corners, fb.pair.reason, fb.state.pairs.coverage  # overlay, message, counters
     est = session.running_rms(0)                              # every few kept views, in a worker
-    result = session.solve(progress=cb, cancel=event.is_set)  # intrinsics, stereo, quality
+    result = session.solve(progress=cb, cancel=token)         # cb(done, total, message); a CancelToken
     result = result.with_floor(det0, det1)                    # optional: board on the floor -> Z up
     result.save("calib.toml")
 
@@ -20,7 +20,6 @@ import datetime as _dt
 import os
 import threading
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -42,27 +41,29 @@ from calibration.stereo import StereoResult, calibrate_stereo, floor_frame
 from core.calibration_io import save_calibration
 from core.camera import CameraGroup
 from core.errors import CalibrationError
+from core.jobs import Cancelled, CancelLike, Progress, is_cancelled
 
-Progress = Callable[[float, str], None]
-Cancel = Callable[[], bool] | threading.Event
-
-
-class CalibrationCancelledError(CalibrationError):
-    """The user cancelled the calibration."""
+#: Progress of a solve is reported in thousandths: ``progress(done, STEPS, message)`` (:class:`core.jobs.Progress`).
+STEPS = 1000
 
 
-def is_cancelled(cancel: Cancel | None) -> bool:
-    """True when a cancel flag (a callable returning bool, or a threading.Event) is set."""
-    if cancel is None:
-        return False
-    if isinstance(cancel, threading.Event):
-        return cancel.is_set()
-    return bool(cancel())
+class CalibrationCancelledError(CalibrationError, Cancelled):
+    """The user cancelled the calibration (a :class:`core.jobs.Cancelled`, and a ``CalibrationError``)."""
+
+    def __init__(self, message: str = "calibration cancelled; nothing was written.") -> None:
+        super().__init__(message)
 
 
-def check_cancel(cancel: Cancel | None) -> None:
+def check_cancel(cancel: CancelLike) -> None:
+    """Raise :class:`CalibrationCancelledError` when ``cancel`` (a token/event, a callable or None) is set."""
     if is_cancelled(cancel):
-        raise CalibrationCancelledError("calibration cancelled; nothing was written.")
+        raise CalibrationCancelledError()
+
+
+def report_at(progress: Progress | None, fraction: float, message: str) -> None:
+    """Report ``fraction`` (0-1) of a calibration as ``progress(round(STEPS * fraction), STEPS, message)``."""
+    if progress is not None:
+        progress(int(round(STEPS * fraction)), STEPS, message)
 
 
 @dataclass(frozen=True)
@@ -532,10 +533,12 @@ class CalibrationSession:
             )
 
     def solve_intrinsics(
-        self, progress: Progress | None = None, cancel: Cancel | None = None, model: str = "auto"
+        self, progress: Progress | None = None, cancel: CancelLike = None, model: str = "auto"
     ) -> tuple[IntrinsicsResult, IntrinsicsResult]:
-        """Both cameras' intrinsics: the loaded ones, or calibrated from the kept views."""
-        report = progress or (lambda f, m: None)
+        """Both cameras' intrinsics: the loaded ones, or calibrated from the kept views.
+
+        ``progress(done, STEPS, message)`` reaches 40 % of :data:`STEPS` (the rest is the stereo solve).
+        """
         with self._lock:
             self._require_two()
             sizes = list(self._sizes)
@@ -544,7 +547,9 @@ class CalibrationSession:
         intr: list[IntrinsicsResult] = []
         for cam in (0, 1):
             check_cancel(cancel)
-            report(0.05 + 0.35 * cam, f"calibrating {self.names[cam]} intrinsics ({len(views[cam])} views)")
+            report_at(
+                progress, 0.05 + 0.35 * cam, f"calibrating {self.names[cam]} intrinsics ({len(views[cam])} views)"
+            )
             if loaded[cam] is not None:
                 intr.append(loaded[cam])  # type: ignore[arg-type]
             else:
@@ -554,19 +559,19 @@ class CalibrationSession:
     def solve(
         self,
         progress: Progress | None = None,
-        cancel: Cancel | None = None,
+        cancel: CancelLike = None,
         refine: bool | str = "auto",
         model: str = "auto",
         intrinsics: tuple[IntrinsicsResult, IntrinsicsResult] | None = None,
     ) -> CalibrationResult:
         """Calibrate both cameras' intrinsics (unless loaded or given), then the stereo extrinsics, then grade.
 
-        ``progress(fraction, message)`` is called between steps; ``cancel`` (callable or Event) is checked
-        between steps and raises :class:`CalibrationCancelledError`. ``refine``: joint refinement policy
+        ``progress(done, STEPS, message)`` (:class:`core.jobs.Progress`, thousandths) is called between steps;
+        ``cancel`` (a :class:`core.jobs.CancelToken`, an event or a callable) is checked between steps and raises
+        :class:`CalibrationCancelledError`. ``refine``: joint refinement policy
         (see :func:`calibrate_stereo`). ``intrinsics``: reuse a :meth:`solve_intrinsics` result.
         Raises :class:`CalibrationError` with what to do on failure.
         """
-        report = progress or (lambda f, m: None)
         t0 = time.perf_counter()
         with self._lock:
             self._require_two()
@@ -581,10 +586,10 @@ class CalibrationSession:
                 "moment at each position, where both cameras see all of it."
             )
         timings: dict[str, float] = {}
-        intr = list(intrinsics) if intrinsics is not None else list(self.solve_intrinsics(report, cancel, model))
+        intr = list(intrinsics) if intrinsics is not None else list(self.solve_intrinsics(progress, cancel, model))
         timings["intrinsics_s"] = time.perf_counter() - t0
         check_cancel(cancel)
-        report(0.75, f"solving the stereo pose from {len(pairs)} pairs")
+        report_at(progress, 0.75, f"solving the stereo pose from {len(pairs)} pairs")
         t = time.perf_counter()
         stereo = calibrate_stereo(
             pairs,
@@ -603,7 +608,7 @@ class CalibrationSession:
             coverage = [cv if np.isfinite(cv) else cp for cv, cp in zip(coverage, coverage_pairs)]
         quality = assess(intr, stereo, coverage)
         timings["solve_s"] = time.perf_counter() - t0
-        report(1.0, f"done: {quality.verdict}")
+        report_at(progress, 1.0, f"done: {quality.verdict}")
         return CalibrationResult(
             group=stereo.group,
             intrinsics=(intr[0], intr[1]),

@@ -10,7 +10,7 @@ Frame synchronisation check (videos): software timestamps of unsynchronised webc
 whole frame (a camera buffering one frame more than the other). With a moving board that shows up as
 a large stereo error, so the stereo pose is also solved with camera 1's frames shifted by up to
 ``max_frame_offset`` frames; a shift is adopted only when it lowers the stereo RMS by at least 15 %
-(reported as ``info["frame_offset"]``).
+(:func:`calibration.frame_offset.best_frame_offset`; reported as ``info["frame_offset"]``).
 """
 
 from __future__ import annotations
@@ -25,19 +25,18 @@ import numpy as np
 
 from calibration.boards import Board
 from calibration.detect import BoardDetector, Detection
-from calibration.engine import CalibrationResult, CalibrationSession, Cancel, Progress, check_cancel
-from calibration.intrinsics import load_intrinsics
+from calibration.engine import STEPS, CalibrationResult, CalibrationSession, check_cancel, report_at
+from calibration.frame_offset import MAX_FRAME_OFFSET, FrameOffset, best_frame_offset
+from calibration.intrinsics import IntrinsicsResult, load_intrinsics
 from calibration.io import resolve_board
 from calibration.sources import FrameSource, PairPlan, iter_pairs, open_source, pair_sources
-from calibration.stereo import pair_consistency_rms
 from core.errors import CalibrationError, InputError
+from core.jobs import CancelLike, Progress, scaled_progress
 
 IntrinsicsSource = str | os.PathLike | tuple[str | os.PathLike, str | int] | None
 
 #: Most frame pairs examined per run (spread evenly over the footage).
 MAX_SCAN = 400
-#: A frame shift must lower the stereo RMS by this factor to be adopted.
-_OFFSET_GAIN = 0.85
 
 
 def _diagnose_missing(src: FrameSource, board: Board, n: int = 6) -> str:
@@ -74,76 +73,10 @@ def _detect_frames(src: FrameSource, detector: BoardDetector, frames: list[int],
         cache[i] = detector.detect(img, diagnose="none")
 
 
-def _frame_offset(
-    session: CalibrationSession,
-    src1: FrameSource,
-    plan: PairPlan,
-    det0: dict[int, Detection],
-    det1: dict[int, Detection],
-    intr: tuple,
-    max_offset: int,
-    cancel: Cancel | None,
-) -> tuple[int, dict[int, float]]:
-    """The camera-1 frame shift (frames) that makes the kept pairs most consistent, and the RMS per shift."""
-    frame_of = {id(d): i for i, d in det0.items()}
-    i0_to_i1 = dict(zip(plan.idx0.tolist(), plan.idx1.tolist()))
-    kept_i0 = [frame_of[id(a)] for a, _ in session.pairs() if id(a) in frame_of]
-    if len(kept_i0) < 5:
-        return 0, {}
-    need = [i0_to_i1[i] + o for i in kept_i0 for o in range(-max_offset, max_offset + 1)]
-    _detect_frames(src1, session.detectors[1], [f for f in need if 0 <= f < src1.n_frames], det1)
-    check_cancel(cancel)
-    scores: dict[int, float] = {}
-    for o in range(-max_offset, max_offset + 1):
-        pairs = [(det0[i], det1[i0_to_i1[i] + o]) for i in kept_i0 if i0_to_i1[i] + o in det1]
-        scores[o] = pair_consistency_rms(pairs, intr[0].camera, intr[1].camera)
-    finite = {o: v for o, v in scores.items() if np.isfinite(v)}
-    if 0 not in finite or not finite:
-        return 0, scores
-    best = min(finite, key=finite.get)  # type: ignore[arg-type]
-    if best != 0 and finite[best] < _OFFSET_GAIN * finite[0]:
-        return best, scores
-    return 0, scores
-
-
-def calibrate_from_paths(
-    cam0: str | os.PathLike,
-    cam1: str | os.PathLike | None,
-    board: Board | str | os.PathLike,
-    out: str | os.PathLike | None,
-    timestamps: str | os.PathLike | None = None,
-    progress: Progress | None = None,
-    cancel: Cancel | None = None,
-    *,
-    intrinsics: tuple[IntrinsicsSource, IntrinsicsSource] | None = None,
-    floor_frame: int | None = None,
-    names: tuple[str, str] = ("cam_0", "cam_1"),
-    max_scan: int = MAX_SCAN,
-    max_views: int = 40,
-    max_pairs: int = 40,
-    refine: bool | str = "auto",
-    max_frame_offset: int = 2,
-    allow_different_resolutions: bool = False,
-) -> CalibrationResult:
-    """Calibrate a stereo pair from footage and save it.
-
-    ``cam0``/``cam1``: a video file, a folder of images or a glob (``folder/left*.jpg``) each; two folders
-    pair by the number in the file names (left07.jpg <-> right07.jpg), two videos by ``timestamps`` or by
-    frame rate. ``board``: a :class:`Board`, a board TOML (CrossView's or Caliscope's charuco.toml) or a
-    spec such as ``chessboard:9x6:0.025``. ``out``: the calibration TOML to write (None: do not write).
-    ``timestamps``: capture-time CSV for two videos (``sync_index, cam_id, frame_time`` seconds).
-    ``progress(fraction, message)``; ``cancel``: a callable returning True or a ``threading.Event``
-    (raises :class:`~calibration.engine.CalibrationCancelledError`; nothing is written).
-    ``intrinsics``: per camera, None (calibrate it), a calibration TOML (its camera of the same index) or
-    ``(toml, camera name or index)``: known intrinsics instead of calibrating them.
-    ``floor_frame``: index of a camera-0 frame in which the board lies on the floor -> Z-up floor frame.
-    ``max_frame_offset``: largest camera-1 frame shift tried by the synchronisation check (videos; 0: off).
-    ``max_scan``: most frame pairs examined (evenly spread); ``max_views``/``max_pairs``: kept per camera /
-    as pairs after diversity thinning. Returns a :class:`CalibrationResult` (``.to_json()``, ``.summary()``).
-    """
-    report = progress or (lambda f, m: None)
-    t_start = time.perf_counter()
-    board = resolve_board(board)
+def _open_inputs(
+    cam0: str | os.PathLike, cam1: str | os.PathLike | None, allow_different_resolutions: bool
+) -> tuple[FrameSource, FrameSource]:
+    """Open both inputs; an :class:`InputError` that says what to do when they cannot make a stereo pair."""
     if cam1 is None or str(cam1).strip() == "":
         raise InputError(
             "a stereo calibration needs TWO cameras but only one input was given. Pass the second camera's "
@@ -161,10 +94,22 @@ def calibrate_from_paths(
             f"and '{src1.path}' is {src1.image_size[0]}x{src1.image_size[1]}. Record both cameras at the same "
             "resolution (set it in the capture settings) and calibrate again."
         )
-    stills = src0.kind == "images"
+    return src0, src1
+
+
+def _new_session(
+    board: Board,
+    sources: tuple[FrameSource, FrameSource],
+    names: tuple[str, str],
+    max_scan: int,
+    max_views: int,
+    max_pairs: int,
+    intrinsics: tuple[IntrinsicsSource, IntrinsicsSource] | None,
+) -> CalibrationSession:
+    """A session that keeps every sharp non-duplicate view (thinned later), with the known intrinsics loaded."""
     session = CalibrationSession(
         board,
-        (src0.image_size, src1.image_size),
+        (sources[0].image_size, sources[1].image_size),
         names=names,
         max_views=max(max_scan, max_views),
         max_pairs=max(max_scan, max_pairs),
@@ -173,76 +118,114 @@ def calibrate_from_paths(
         require_novelty=False,
         duplicate_fraction=0.005,
         max_motion_px=None,  # frames may be subsampled; the frame-offset check handles sync instead
-        thorough=stills,
+        thorough=sources[0].kind == "images",
     )
-    if intrinsics is not None:
-        for cam, spec in enumerate(intrinsics):
-            if spec is not None:
-                path, which = spec if isinstance(spec, tuple) else (spec, cam)
-                src = (src0, src1)[cam]
-                session.set_intrinsics(cam, load_intrinsics(path, which, image_size=src.image_size, name=names[cam]))
-    plan_all = pair_sources(src0, src1, timestamps)
-    plan = plan_all.subsample(max_scan)
-    report(0.0, f"{len(plan_all)} frame pairs ({plan_all.method}); examining {len(plan)}")
+    for cam, spec in enumerate(intrinsics or ()):
+        if spec is not None:
+            path, which = spec if isinstance(spec, tuple) else (spec, cam)
+            size = sources[cam].image_size
+            session.set_intrinsics(cam, load_intrinsics(path, which, image_size=size, name=names[cam]))
+    return session
+
+
+def _scan_pairs(
+    session: CalibrationSession,
+    sources: tuple[FrameSource, FrameSource],
+    plan: PairPlan,
+    progress: Progress | None,
+    cancel: CancelLike,
+) -> tuple[dict[int, Detection], dict[int, Detection]]:
+    """Detect the board in every planned pair and offer the pair to the session (the first half of the
+    progress); each camera's detections by frame index."""
     det0: dict[int, Detection] = {}
     det1: dict[int, Detection] = {}
-    for k, (i0, i1, img0, img1) in enumerate(iter_pairs(src0, src1, plan)):
+    scan = scaled_progress(progress, 0.0, 0.5, STEPS)
+    for k, (i0, i1, img0, img1) in enumerate(iter_pairs(sources[0], sources[1], plan)):
         check_cancel(cancel)
         d0, d1 = session.detect(0, img0, "none"), session.detect(1, img1, "none")
         det0[i0], det1[i1] = d0, d1
         fb = session.add_pair(d0, d1)
         if k % 10 == 0:
             kept = fb.state.pairs.views_kept if fb.state.pairs else 0
-            report(0.5 * (k + 1) / max(len(plan), 1), f"frame {k + 1}/{len(plan)}: {kept} pairs usable")
-    found = [sum(d.found for d in det0.values()), sum(d.found for d in det1.values())]
-    for cam, src in ((0, src0), (1, src1)):
+            scan(k + 1, max(len(plan), 1), f"frame {k + 1}/{len(plan)}: {kept} pairs usable")
+    return det0, det1
+
+
+def _require_board(
+    board: Board,
+    sources: tuple[FrameSource, FrameSource],
+    dets: tuple[dict[int, Detection], dict[int, Detection]],
+    progress: Progress | None,
+) -> list[int]:
+    """How many frames of each camera show the board; a :class:`CalibrationError` when one never does."""
+    found = [sum(d.found for d in dets[0].values()), sum(d.found for d in dets[1].values())]
+    for cam, src in enumerate(sources):
         if found[cam] == 0:
-            report(0.5, f"the board was never found in camera {cam}: diagnosing")
+            report_at(progress, 0.5, f"the board was never found in camera {cam}: diagnosing")
             raise _never_seen(board, cam, src.path, _diagnose_missing(src, board))
-    check_cancel(cancel)
-    session.thin(max_views, max_pairs)
-    n_pairs = len(session.pairs())
+    return found
+
+
+def _require_pairs(n_pairs: int, found: list[int], n_examined: int, timestamps: object) -> None:
     if n_pairs < 3:
         raise CalibrationError(
             f"the board was seen by both cameras at the same instant in only {n_pairs} usable frame pair(s) "
-            f"(camera 0 saw it in {found[0]}, camera 1 in {found[1]} of {len(plan)} frames examined); at least 3 "
+            f"(camera 0 saw it in {found[0]}, camera 1 in {found[1]} of {n_examined} frames examined); at least 3 "
             "are needed (10-20 recommended). Record again holding the board where BOTH cameras see all of it, at "
             "several places and angles" + (", and check the timestamps file." if timestamps else ".")
         )
 
-    def sub(lo: float, hi: float):
-        return lambda f, m: report(lo + (hi - lo) * f, m)
 
-    intr = session.solve_intrinsics(sub(0.5, 0.6), cancel)
-    offset, offset_scores = 0, {}
-    if not stills and max_frame_offset > 0:
-        report(0.6, "checking the frame synchronisation")
-        offset, offset_scores = _frame_offset(session, src1, plan, det0, det1, intr, max_frame_offset, cancel)
-        if offset:
-            report(0.7, f"camera 1's frames are shifted by {offset:+d} frame(s): re-pairing")
-            shifted = [int(i) + offset for i in plan.idx1]
-            _detect_frames(src1, session.detectors[1], [f for f in shifted if 0 <= f < src1.n_frames], det1)
-            pairs = [
-                (det0[i0], det1[i1 + offset])
-                for i0, i1 in zip(plan.idx0.tolist(), plan.idx1.tolist())
-                if i0 in det0 and i1 + offset in det1
-            ]
-            session.replace_pairs(pairs)
-            session.thin(max_views, max_pairs)
-    result = session.solve(progress=sub(0.75, 0.95), cancel=cancel, refine=refine, intrinsics=intr)
-    if floor_frame is not None:
-        fd0, fd1 = _floor_detections(src0, src1, plan_all, floor_frame, offset, session)
-        if not fd0.found:
-            raise CalibrationError(
-                f"the floor frame {floor_frame} does not show the board in camera 0. Pick a frame where the board "
-                "lies flat on the floor in view of both cameras."
-            )
-        result = result.with_floor(fd0, fd1 if fd1 is not None and fd1.found else None)
+def _sync_check(
+    session: CalibrationSession,
+    src1: FrameSource,
+    plan: PairPlan,
+    dets: tuple[dict[int, Detection], dict[int, Detection]],
+    intr: tuple[IntrinsicsResult, IntrinsicsResult],
+    max_offset: int,
+    progress: Progress | None,
+    cancel: CancelLike,
+) -> FrameOffset:
+    """Find camera 1's frame shift (:func:`~calibration.frame_offset.best_frame_offset`) on the kept pairs and,
+    when one is adopted, pair every planned frame again with it (the session's pairs are replaced)."""
+    report_at(progress, 0.6, "checking the frame synchronisation")
+    det0, det1 = dets
+
+    def detect1(frames: list[int]) -> dict[int, Detection]:
+        _detect_frames(src1, session.detectors[1], frames, det1)
+        check_cancel(cancel)
+        return det1
+
+    frame_of = {id(d): i for i, d in det0.items()}
+    i0_to_i1 = dict(zip(plan.idx0.tolist(), plan.idx1.tolist()))
+    kept = [(frame_of[id(a)], i0_to_i1[frame_of[id(a)]]) for a, _ in session.pairs() if id(a) in frame_of]
+    search = best_frame_offset(
+        kept, det0, detect1, intr[0].camera, intr[1].camera, src1.n_frames, max_offset=max_offset
+    )
+    if search.offset:
+        report_at(progress, 0.7, f"camera 1's frames are shifted by {search.offset:+d} frame(s): re-pairing")
+        shifted = plan.shifted(search.offset, src1.n_frames)
+        detect1(shifted.idx1.tolist())
+        pairs = [(det0[a], det1[b]) for a, b in zip(shifted.idx0.tolist(), shifted.idx1.tolist()) if a in det0]
+        session.replace_pairs(pairs)
+    return search
+
+
+def _run_info(
+    result: CalibrationResult,
+    sources: tuple[FrameSource, FrameSource],
+    timestamps: str | os.PathLike | None,
+    plans: tuple[PairPlan, PairPlan],
+    found: list[int],
+    search: FrameOffset,
+) -> dict:
+    """The result's ``info`` with the inputs, the pairing and the synchronisation check added."""
+    plan_all, plan = plans
     info = dict(result.info)
     info.update(
         inputs={
-            "cam0": str(src0.path),
-            "cam1": str(src1.path),
+            "cam0": str(sources[0].path),
+            "cam1": str(sources[1].path),
             "timestamps": None if timestamps is None else str(timestamps),
         },
         pairing=plan_all.method,
@@ -250,21 +233,103 @@ def calibrate_from_paths(
         frame_pairs_examined=len(plan),
         board_found=found,
         median_skew_ms=float(np.median(np.abs(plan_all.skew_s)) * 1000) if len(plan_all) else None,
-        frame_offset=offset,
-        frame_offset_rms_px={str(k): v for k, v in offset_scores.items()},
+        frame_offset=search.offset,
+        frame_offset_rms_px={str(k): v for k, v in search.scores.items()},
     )
-    if board.orientation_ambiguous:
+    if result.board.orientation_ambiguous:
+        b = result.board
         info["warnings"] = [
-            f"a {board.cols}x{board.rows} chessboard looks the same turned by 180 degrees, so the two cameras may "
+            f"a {b.cols}x{b.rows} chessboard looks the same turned by 180 degrees, so the two cameras may "
             "number its corners differently; prefer a chessboard with an odd cols + rows (e.g. 9x6) or ChArUco."
         ]
+    return info
+
+
+def calibrate_from_paths(
+    cam0: str | os.PathLike,
+    cam1: str | os.PathLike | None,
+    board: Board | str | os.PathLike,
+    out: str | os.PathLike | None,
+    timestamps: str | os.PathLike | None = None,
+    progress: Progress | None = None,
+    cancel: CancelLike = None,
+    *,
+    intrinsics: tuple[IntrinsicsSource, IntrinsicsSource] | None = None,
+    floor_frame: int | None = None,
+    names: tuple[str, str] = ("cam_0", "cam_1"),
+    max_scan: int = MAX_SCAN,
+    max_views: int = 40,
+    max_pairs: int = 40,
+    refine: bool | str = "auto",
+    max_frame_offset: int = MAX_FRAME_OFFSET,
+    allow_different_resolutions: bool = False,
+) -> CalibrationResult:
+    """Calibrate a stereo pair from footage and save it.
+
+    ``cam0``/``cam1``: a video file, a folder of images or a glob (``folder/left*.jpg``) each; two folders
+    pair by the number in the file names (left07.jpg <-> right07.jpg), two videos by ``timestamps`` or by
+    frame rate. ``board``: a :class:`Board`, a board TOML (CrossView's or Caliscope's charuco.toml) or a
+    spec such as ``chessboard:9x6:0.025``. ``out``: the calibration TOML to write (None: do not write).
+    ``timestamps``: capture-time CSV for two videos (``sync_index, cam_id, frame_time`` seconds).
+    ``progress(done, total, message)`` (:class:`core.jobs.Progress`, thousandths); ``cancel``: a
+    :class:`core.jobs.CancelToken` (any ``threading.Event``) or a callable returning True (raises
+    :class:`~calibration.engine.CalibrationCancelledError`, a :class:`core.jobs.Cancelled`; nothing is written).
+    ``intrinsics``: per camera, None (calibrate it), a calibration TOML (its camera of the same index) or
+    ``(toml, camera name or index)``: known intrinsics instead of calibrating them.
+    ``floor_frame``: index of a camera-0 frame in which the board lies on the floor -> Z-up floor frame.
+    ``max_frame_offset``: largest camera-1 frame shift tried by the synchronisation check (videos; 0: off).
+    ``max_scan``: most frame pairs examined (evenly spread); ``max_views``/``max_pairs``: kept per camera /
+    as pairs after diversity thinning. Returns a :class:`CalibrationResult` (``.to_json()``, ``.summary()``).
+    """
+    t_start = time.perf_counter()
+    board = resolve_board(board)
+    sources = _open_inputs(cam0, cam1, allow_different_resolutions)
+    session = _new_session(board, sources, names, max_scan, max_views, max_pairs, intrinsics)
+    plan_all = pair_sources(sources[0], sources[1], timestamps)
+    plan = plan_all.subsample(max_scan)
+    report_at(progress, 0.0, f"{len(plan_all)} frame pairs ({plan_all.method}); examining {len(plan)}")
+    dets = _scan_pairs(session, sources, plan, progress, cancel)
+    found = _require_board(board, sources, dets, progress)
+    check_cancel(cancel)
+    session.thin(max_views, max_pairs)
+    _require_pairs(len(session.pairs()), found, len(plan), timestamps)
+    intr = session.solve_intrinsics(scaled_progress(progress, 0.5, 0.6, STEPS), cancel)
+    search = FrameOffset()
+    if sources[0].kind != "images" and max_frame_offset > 0:
+        search = _sync_check(session, sources[1], plan, dets, intr, max_frame_offset, progress, cancel)
+        if search.offset:
+            session.thin(max_views, max_pairs)
+    result = session.solve(
+        progress=scaled_progress(progress, 0.75, 0.95, STEPS), cancel=cancel, refine=refine, intrinsics=intr
+    )
+    if floor_frame is not None:
+        result = _with_floor(result, sources, plan_all, floor_frame, search.offset, session)
+    info = _run_info(result, sources, timestamps, (plan_all, plan), found, search)
     info.setdefault("timings", {})["total_s"] = time.perf_counter() - t_start
     result = replace(result, info=info)
     check_cancel(cancel)
     if out is not None:
         result = result.save(out)
-        report(1.0, f"saved {result.path}")
+        report_at(progress, 1.0, f"saved {result.path}")
     return result
+
+
+def _with_floor(
+    result: CalibrationResult,
+    sources: tuple[FrameSource, FrameSource],
+    plan: PairPlan,
+    frame: int,
+    offset: int,
+    session: CalibrationSession,
+) -> CalibrationResult:
+    """``result`` in the floor frame of the board seen in camera-0 frame ``frame`` (Z up)."""
+    fd0, fd1 = _floor_detections(sources[0], sources[1], plan, frame, offset, session)
+    if not fd0.found:
+        raise CalibrationError(
+            f"the floor frame {frame} does not show the board in camera 0. Pick a frame where the board "
+            "lies flat on the floor in view of both cameras."
+        )
+    return result.with_floor(fd0, fd1 if fd1 is not None and fd1.found else None)
 
 
 def _floor_detections(

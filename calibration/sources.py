@@ -196,6 +196,14 @@ class PairPlan:
         sl = slice(0, None, step)
         return PairPlan(self.idx0[sl], self.idx1[sl], self.skew_s[sl], f"{self.method}, every {step}th pair")
 
+    def shifted(self, offset: int, n_frames1: int) -> PairPlan:
+        """The pairs with camera 2's frame index moved by ``offset`` frames, keeping those inside ``[0, n_frames1)``."""
+        if not offset:
+            return self
+        idx1 = self.idx1 + int(offset)
+        ok = (idx1 >= 0) & (idx1 < n_frames1)
+        return PairPlan(self.idx0[ok], idx1[ok], self.skew_s[ok], self.method)
+
 
 def _nearest_pairs(t_a: np.ndarray, t_b: np.ndarray, tol: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Mutual nearest neighbours of two sorted time arrays within ``tol`` (same units)."""

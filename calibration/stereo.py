@@ -375,3 +375,19 @@ def pair_consistency_rms(pairs: Sequence[tuple[Detection, Detection]], cam0: Cam
     except CalibrationError:
         return float("nan")
     return rms
+
+
+def board_points(group: CameraGroup, pairs: Sequence[tuple[Detection, Detection]]) -> list[np.ndarray]:
+    """The board corners of each pair triangulated in the world of ``group``: a list of ``(N_k, 3)`` metres
+    (empty ``(0, 3)`` for a pair with fewer than 3 corners seen by both cameras)."""
+    out = []
+    for a, b in pairs:
+        common, i0, i1 = np.intersect1d(a.ids, b.ids, return_indices=True)
+        if len(common) < 3:
+            out.append(np.zeros((0, 3)))
+            continue
+        uv = np.stack([a.corners[i0], b.corners[i1]])[:, None]  # (2, 1, N, 2)
+        tri = triangulate(uv, np.ones(uv.shape[:-1]), group, reject_outlier_views=False)
+        pts = np.asarray(tri.points[0])
+        out.append(pts[np.isfinite(pts).all(axis=1)])
+    return out

@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from core import skeleton
+from core.atomic import atomic_output
 from core.calibration_io import load_calibration
 from core.camera import CameraGroup
 from core.errors import InputError
@@ -31,13 +32,8 @@ def write_npz_atomic(path: str | os.PathLike, **arrays: Any) -> Path:
     path = Path(path)
     if path.suffix != ".npz":
         path = path.with_suffix(path.suffix + ".npz") if path.suffix else path.with_suffix(".npz")
-    tmp = path.with_name(path.stem + ".tmp.npz")
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        np.savez_compressed(tmp, **arrays)
-        os.replace(tmp, path)
-    except OSError as exc:
-        raise InputError(f"could not write '{path}': {exc.strerror or exc}.") from None
+    with atomic_output(path) as tmp, open(tmp, "wb") as f:  # a file object: savez would add ".npz" to a name
+        np.savez_compressed(f, **arrays)
     return path
 
 

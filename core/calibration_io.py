@@ -35,6 +35,7 @@ import numpy as np
 import tomli_w
 
 from core import __version__
+from core.atomic import atomic_write, write_error
 from core.camera import Camera, CameraGroup, rodrigues_to_matrix
 from core.errors import CalibrationFileError
 from core.up_axis import AXIS_VECTORS, UP_AXES
@@ -317,14 +318,7 @@ def save_calibration(path: str | os.PathLike, group: CameraGroup, metadata: dict
         text += f"\n[{_toml_key(name)}]\n"
         text += "".join(f"{k} = {_inline(v)}\n" for k, v in table.items())
     text += "\n" + tomli_w.dumps({"metadata": meta})
-    tmp = path.with_name(path.name + ".tmp")
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp.write_text(text, encoding="utf-8")
-        os.replace(tmp, path)
-    except OSError as exc:
-        raise CalibrationFileError(f"could not write calibration file '{path}': {exc.strerror or exc}.") from None
-    return path
+    return atomic_write(path, text, error=write_error(CalibrationFileError, "calibration file"))
 
 
 def infer_world_up(

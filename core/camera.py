@@ -18,6 +18,8 @@ from dataclasses import dataclass, field, replace
 import cv2
 import numpy as np
 
+from core.errors import InputError
+
 
 def rodrigues_to_matrix(rvec: np.ndarray) -> np.ndarray:
     """Axis-angle ``(..., 3)`` (radians) to rotation matrices ``(..., 3, 3)``."""
@@ -254,3 +256,60 @@ class CameraGroup:
     def same_as(self, other: CameraGroup, atol: float = 1e-9) -> bool:
         """True when both hold the same cameras, in the same order."""
         return len(self) == len(other) and all(a.same_as(b, atol) for a, b in zip(self, other, strict=True))
+
+
+def cameras_for_frames(cameras: CameraGroup, sizes: Sequence[tuple[int, int]]) -> tuple[CameraGroup, list[str]]:
+    """Adapt calibrated cameras to the frame sizes actually delivered.
+
+    Same aspect ratio: intrinsics are scaled, with a warning. Another aspect ratio: InputError,
+    because the calibration cannot describe those images.
+    Returns the (possibly scaled) group and the warnings for the user.
+    """
+    warnings: list[str] = []
+    cams: list[Camera] = []
+    for cam, (w, h) in zip(cameras, sizes, strict=True):
+        if cam.size == (w, h) or cam.size == (0, 0):
+            cams.append(cam)
+            continue
+        cw, ch = cam.size
+        if abs(cw / ch - w / h) < 1e-3:
+            warnings.append(
+                f"camera '{cam.name}' delivers {w}x{h} but was calibrated at {cw}x{ch}; intrinsics were scaled. "
+                "Calibrating at the capture resolution is more accurate."
+            )
+            cams.append(cam.scaled_to((w, h)))
+        elif abs(w - cw) <= 0.02 * cw and abs(h - ch) <= 0.02 * ch:
+            # A few rows or columns of codec padding or cropping (1088 vs 1080): the optics are unchanged.
+            # Measured on pose2sim_balancing: keeping K gives 40 mm from the reference, scaling it 42 mm.
+            warnings.append(
+                f"camera '{cam.name}' delivers {w}x{h} but was calibrated at {cw}x{ch}; treated as a crop of a few "
+                "pixels, intrinsics kept."
+            )
+            cams.append(cam)
+        else:
+            raise InputError(
+                f"camera '{cam.name}' delivers {w}x{h} frames but was calibrated at {cw}x{ch} (another aspect "
+                "ratio). Set the camera to the calibrated resolution, or recalibrate at this resolution."
+            )
+    return CameraGroup(cams, origin=cameras.origin), warnings
+
+
+def optical_axes_meeting_point(centres: np.ndarray, axes: np.ndarray, max_distance_m: float = 20.0) -> np.ndarray:
+    """The point ``(3,)`` nearest (least squares) to every camera's optical axis, where the cameras look.
+
+    ``centres`` ``(V, 3)`` camera centres and ``axes`` ``(V, 3)`` unit viewing directions, any one frame (metres).
+    Falls back to the centres' mean when the axes are parallel or the point lies over ``max_distance_m`` away.
+
+    >>> optical_axes_meeting_point(np.array([[-1.0, 0, 0], [1, 0, 0]]), np.array([[1.0, 0, 1], [-1, 0, 1]]) / 2**0.5)
+    array([0., 0., 1.])
+    """
+    c = np.asarray(centres, dtype=np.float64)
+    d = np.asarray(axes, dtype=np.float64)
+    eye = np.eye(3)[None] - d[:, :, None] * d[:, None, :]  # projectors orthogonal to each axis
+    try:
+        p = np.linalg.solve(eye.sum(axis=0), np.einsum("vij,vj->i", eye, c))
+    except np.linalg.LinAlgError:
+        p = c.mean(axis=0)
+    if not np.isfinite(p).all() or np.linalg.norm(p - c.mean(axis=0)) > max_distance_m:
+        p = c.mean(axis=0)
+    return p

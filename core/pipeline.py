@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from core import skeleton
-from core.camera import Camera, CameraGroup
+from core.camera import CameraGroup, cameras_for_frames
 from core.capture import CameraSource, Frame, SourceState
 from core.detection import Detection, PersonFollower, PoseDetector
 from core.errors import InputError
@@ -172,42 +172,6 @@ class _DetectorWorker:
             idle = False
         # join the worker thread when it is idle; never wait on a stuck one
         self._pool.shutdown(wait=idle, cancel_futures=True)
-
-
-def cameras_for_frames(cameras: CameraGroup, sizes: Sequence[tuple[int, int]]) -> tuple[CameraGroup, list[str]]:
-    """Adapt calibrated cameras to the frame sizes actually delivered.
-
-    Same aspect ratio: intrinsics are scaled, with a warning. Another aspect ratio: InputError,
-    because the calibration cannot describe those images.
-    Returns the (possibly scaled) group and the warnings for the user.
-    """
-    warnings: list[str] = []
-    cams: list[Camera] = []
-    for cam, (w, h) in zip(cameras, sizes, strict=True):
-        if cam.size == (w, h) or cam.size == (0, 0):
-            cams.append(cam)
-            continue
-        cw, ch = cam.size
-        if abs(cw / ch - w / h) < 1e-3:
-            warnings.append(
-                f"camera '{cam.name}' delivers {w}x{h} but was calibrated at {cw}x{ch}; intrinsics were scaled. "
-                "Calibrating at the capture resolution is more accurate."
-            )
-            cams.append(cam.scaled_to((w, h)))
-        elif abs(w - cw) <= 0.02 * cw and abs(h - ch) <= 0.02 * ch:
-            # A few rows or columns of codec padding or cropping (1088 vs 1080): the optics are unchanged.
-            # Measured on pose2sim_balancing: keeping K gives 40 mm from the reference, scaling it 42 mm.
-            warnings.append(
-                f"camera '{cam.name}' delivers {w}x{h} but was calibrated at {cw}x{ch}; treated as a crop of a few "
-                "pixels, intrinsics kept."
-            )
-            cams.append(cam)
-        else:
-            raise InputError(
-                f"camera '{cam.name}' delivers {w}x{h} frames but was calibrated at {cw}x{ch} (another aspect "
-                "ratio). Set the camera to the calibrated resolution, or recalibrate at this resolution."
-            )
-    return CameraGroup(cams, origin=cameras.origin), warnings
 
 
 class PairProcessor:

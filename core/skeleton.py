@@ -76,26 +76,8 @@ LR_BONE_PAIRS: np.ndarray = np.array(
 #: Marker names used when writing TRC/C3D for OpenSim. Where a joint exists in
 #: Pose2Sim's BlazePose marker set (Markers_BlazePose.xml) its spelling is used;
 #: the joints that set lacks (pelvis, spine, thorax, head top) get Pose2Sim-style
-#: names of their own.
-MARKER_NAMES: tuple[str, ...] = (
-    "pelvis",
-    "right_hip",
-    "right_knee",
-    "right_ankle",
-    "left_hip",
-    "left_knee",
-    "left_ankle",
-    "spine",
-    "neck",
-    "nose",
-    "head_top",
-    "left_shoulder",
-    "left_elbow",
-    "left_wrist",
-    "right_shoulder",
-    "right_elbow",
-    "right_wrist",
-)
+#: names of their own: the joint names, with the thorax called "neck".
+MARKER_NAMES: tuple[str, ...] = tuple("neck" if n == "thorax" else n for n in JOINT_NAMES)
 
 #: Joints that H36M-17 shares exactly with OpenPose BODY_25B and MediaPipe
 #: (hips, knees, ankles, shoulders, elbows, wrists), for comparisons across detectors.
@@ -245,3 +227,36 @@ def floor_below_ankles(heights_m: np.ndarray, percentile: float = 5.0) -> float 
     if not h.size:
         return None
     return float(np.percentile(h, percentile)) - ANKLE_HEIGHT_M
+
+
+class RunningFloor:
+    """The floor under a live subject, from the lowest ankle of each pose seen (``window`` poses kept).
+
+    :meth:`update` takes one pose's ankle heights along the up axis (m) and returns the new floor height when
+    it moved by more than ``min_step_m``, else None. The floor is the 10th percentile of the per-pose lowest
+    ankle, minus :data:`ANKLE_HEIGHT_M`.
+    """
+
+    def __init__(self, window: int = 120, percentile: float = 10.0, min_step_m: float = 0.02) -> None:
+        from collections import deque
+
+        self._samples: deque[float] = deque(maxlen=int(window))
+        self.percentile = float(percentile)
+        self.min_step_m = float(min_step_m)
+        self.height = 0.0
+
+    def reset(self, height: float = 0.0) -> None:
+        self._samples.clear()
+        self.height = float(height)
+
+    def update(self, ankle_heights_m: np.ndarray) -> float | None:
+        h = np.asarray(ankle_heights_m, dtype=np.float64).ravel()
+        h = h[np.isfinite(h)]
+        if not h.size:
+            return None
+        self._samples.append(float(h.min()))
+        floor = floor_below_ankles(np.asarray(self._samples), self.percentile)
+        if floor is None or abs(floor - self.height) <= self.min_step_m:
+            return None
+        self.height = floor
+        return floor

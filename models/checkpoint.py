@@ -25,6 +25,7 @@ from typing import Any
 import torch
 
 from core import skeleton
+from core.atomic import atomic_output, write_error
 from core.errors import ModelError
 
 from .cvugcn import CVUGCN, CVUGCNConfig
@@ -114,13 +115,8 @@ def save_checkpoint(
         "meta": json.loads(json.dumps(meta or {})),
         "id": content_id(cfg, state),
     }
-    tmp = path.with_name(path.name + ".tmp")
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
+    with atomic_output(path, error=write_error(ModelError, "checkpoint")) as tmp:
         torch.save(ckpt, tmp)
-        os.replace(tmp, path)
-    except OSError as exc:
-        raise ModelError(f"could not write checkpoint '{path}': {exc.strerror or exc}.") from None
     return ckpt["id"]
 
 

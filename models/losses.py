@@ -26,7 +26,7 @@ import torch
 
 from core import skeleton
 
-from .prep import project_pinhole_t
+from .prep import project_pinhole
 
 CM = 100.0  #: metres -> centimetres
 REF_FOCAL_PX = 1000.0
@@ -111,7 +111,7 @@ def reprojection(
     X ``(B, V, J, 3)`` m camera frames, K ``(B, V, 3, 3)``, target ``(B, V, J, 2)`` undistorted px,
     conf ``(B, V, J)`` (0 = no target). Returns the confidence-weighted robust mean (px at f = 1000)^2.
     """
-    uv = project_pinhole_t(X, K)
+    uv = project_pinhole(X, K)
     return _reproj_loss(uv, target, conf, K, robust_kind, robust_scale_px)
 
 
@@ -129,7 +129,7 @@ def cross_reprojection(
     X1in2 = transform_points(X[:, 0], R21, t21)
     X2in1 = inverse_transform_points(X[:, 1], R21, t21)
     carried = torch.stack([X2in1, X1in2], dim=1)  # (B, V, J, 3): the other view's pose in view v's frame
-    uv = project_pinhole_t(carried, K)
+    uv = project_pinhole(carried, K)
     return _reproj_loss(uv, target, conf, K, robust_kind, robust_scale_px)
 
 

@@ -48,9 +48,9 @@ from pathlib import Path
 
 import numpy as np
 
+from core.bvh import BvhMotion, bvh_forward_kinematics, read_bvh
 from core.errors import InputError
-from core.export import BvhMotion, bvh_forward_kinematics, read_bvh
-from core.skeleton import JOINT_INDEX, MEDIAPIPE_TO_H36M, NUM_JOINTS
+from core.skeleton import JOINT_INDEX, JOINT_NAMES, MEDIAPIPE_TO_H36M, NUM_JOINTS
 from core.up_axis import rotation_to_z_up
 
 __all__ = [
@@ -96,22 +96,7 @@ if set(np.flatnonzero(_DERIVED_W.any(axis=0))) - set(_MP_SLOT.values()):  # prag
     raise RuntimeError("core.skeleton derives pelvis/spine/thorax from more than hips and shoulders; update mocap")
 
 #: Joints every source must provide; the three midline joints are derived from them.
-ANATOMICAL: tuple[str, ...] = (
-    "right_hip",
-    "right_knee",
-    "right_ankle",
-    "left_hip",
-    "left_knee",
-    "left_ankle",
-    "nose",
-    "head_top",
-    "left_shoulder",
-    "left_elbow",
-    "left_wrist",
-    "right_shoulder",
-    "right_elbow",
-    "right_wrist",
-)
+ANATOMICAL: tuple[str, ...] = tuple(n for i, n in enumerate(JOINT_NAMES) if i not in _DERIVED)
 
 
 @dataclass(frozen=True, eq=False)
@@ -428,6 +413,19 @@ def _norm_name(name: str) -> tuple[str | None, str]:
 
 def _find_bvh_joints(skel: BvhMotion) -> dict[str, int]:
     """Name-based mapping of a BVH skeleton's nodes to the anatomical points (node indices)."""
+    found = _bvh_limb_joints(skel)
+    found.update(_bvh_head_joints(skel))
+    if "head" in found and "head_top" not in found:
+        kids = [i for i, p in enumerate(skel.parents) if p == found["head"]]
+        ends = [i for i in kids if skel.is_end_site[i]] or kids
+        if ends:
+            found["head_top"] = max(ends, key=lambda i: np.linalg.norm(skel.offsets[i]))
+    _check_bvh_mapping(skel, found)
+    return found
+
+
+def _bvh_limb_joints(skel: BvhMotion) -> dict[str, int]:
+    """``{"right_knee": node, ...}``: the first node (not an end site) named like each side's limb joint."""
     table: dict[tuple[str | None, str], int] = {}
     for i, n in enumerate(skel.names):
         if not skel.is_end_site[i]:
@@ -435,10 +433,15 @@ def _find_bvh_joints(skel: BvhMotion) -> dict[str, int]:
     found: dict[str, int] = {}
     for side in ("right", "left"):
         for joint, stems in _BVH_STEMS.items():
-            for stem in stems:
-                if (side, stem) in table:
-                    found[f"{side}_{joint}"] = table[(side, stem)]
-                    break
+            node = next((table[(side, stem)] for stem in stems if (side, stem) in table), None)
+            if node is not None:
+                found[f"{side}_{joint}"] = node
+    return found
+
+
+def _bvh_head_joints(skel: BvhMotion) -> dict[str, int]:
+    """The first nodes (not end sites) named like the head and the head top."""
+    found: dict[str, int] = {}
     for i, n in enumerate(skel.names):
         _, stem = _norm_name(n)
         if skel.is_end_site[i]:
@@ -447,11 +450,11 @@ def _find_bvh_joints(skel: BvhMotion) -> dict[str, int]:
             found["head"] = i
         elif stem in ("headtopend", "headtop", "headend", "headsite", "headtip") and "head_top" not in found:
             found["head_top"] = i
-    if "head" in found and "head_top" not in found:
-        kids = [i for i, p in enumerate(skel.parents) if p == found["head"]]
-        ends = [i for i in kids if skel.is_end_site[i]] or kids
-        if ends:
-            found["head_top"] = max(ends, key=lambda i: np.linalg.norm(skel.offsets[i]))
+    return found
+
+
+def _check_bvh_mapping(skel: BvhMotion, found: dict[str, int]) -> None:
+    """InputError when a joint H36M-17 needs is missing, or a limb's joints are not on one chain."""
     limbs = ("hip", "knee", "ankle", "shoulder", "elbow", "wrist")
     needed = [f"{s}_{j}" for s in ("right", "left") for j in limbs] + ["head", "head_top"]
     missing = [n for n in needed if n not in found]
@@ -468,7 +471,6 @@ def _find_bvh_joints(skel: BvhMotion) -> dict[str, int]:
                     f"The BVH joints mapped to {side} {a} ({skel.names[found[f'{side}_{a}']]}) and {side} {b} "
                     f"({skel.names[found[f'{side}_{b}']]}) are not on one chain; the file's naming is unusual."
                 )
-    return found
 
 
 def _is_ancestor(parents: np.ndarray, a: int, b: int) -> bool:

@@ -20,13 +20,16 @@ absolute camera-frame poses ``X`` and their centred versions ``c``. The losses t
 camera-frame poses (``x + residual + root``) with the full ``(R21, t21)``, which is right whatever the
 network does to the pelvis.
 
-Numpy functions serve data building and inference; the ``*_t`` functions are their torch twins used in
-the losses and the training loop.
+The geometric steps (:func:`relative_pose_21`, :func:`world_to_cameras`, :func:`cameras_to_world`,
+:func:`project_pinhole`, :func:`restore`) are written once for both array kinds: given numpy arrays they
+compute in numpy (data building, inference, metrics), given torch tensors in torch (the losses and the
+training loop, differentiable). The other steps are numpy only.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any, TypeAlias
 
 import numpy as np
 import torch
@@ -35,6 +38,9 @@ from core import skeleton
 from core.camera import CameraGroup
 from core.errors import InputError
 from core.triangulation import DEFAULT_MIN_CONFIDENCE, triangulate
+
+#: A numpy array or a torch tensor: the geometric steps compute in the namespace of what they are given.
+Array: TypeAlias = np.ndarray | torch.Tensor
 
 NUM_VIEWS = 2
 J = skeleton.NUM_JOINTS
@@ -82,55 +88,38 @@ class CameraArrays:
         )
 
 
-def relative_pose_21(R: np.ndarray, t: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _xp(a: Array) -> Any:
+    """The namespace that computes on ``a``: :mod:`torch` for a tensor, :mod:`numpy` otherwise."""
+    return torch if isinstance(a, torch.Tensor) else np
+
+
+def relative_pose_21(R: Array, t: Array) -> tuple[Array, Array]:
     """Pose of view 2 relative to view 1: ``X2 = R21 @ X1 + t21``. R ``(..., 2, 3, 3)``, t ``(..., 2, 3)``."""
-    R21 = R[..., 1, :, :] @ np.swapaxes(R[..., 0, :, :], -1, -2)
-    t21 = t[..., 1, :] - np.einsum("...ij,...j->...i", R21, t[..., 0, :])
+    xp = _xp(R)
+    R21 = R[..., 1, :, :] @ xp.swapaxes(R[..., 0, :, :], -1, -2)
+    t21 = t[..., 1, :] - xp.einsum("...ij,...j->...i", R21, t[..., 0, :])
     return R21, t21
 
 
-def relative_pose_21_t(R: torch.Tensor, t: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """Torch twin of :func:`relative_pose_21`."""
-    R21 = R[..., 1, :, :] @ R[..., 0, :, :].transpose(-1, -2)
-    t21 = t[..., 1, :] - (R21 @ t[..., 0, :, None])[..., 0]
-    return R21, t21
-
-
-def world_to_cameras(X: np.ndarray, R: np.ndarray, t: np.ndarray) -> np.ndarray:
+def world_to_cameras(X: Array, R: Array, t: Array) -> Array:
     """World points ``(F, J, 3)`` -> each view's frame ``(F, V, J, 3)``; R ``(F|1, V, 3, 3)``, t ``(F|1, V, 3)``."""
-    return np.einsum("fvij,fnj->fvni", R, X) + t[:, :, None, :]
+    return _xp(X).einsum("fvij,fnj->fvni", R, X) + t[:, :, None, :]
 
 
-def cameras_to_world(Xc: np.ndarray, R: np.ndarray, t: np.ndarray) -> np.ndarray:
+def cameras_to_world(Xc: Array, R: Array, t: Array) -> Array:
     """Each view's camera-frame points ``(F, V, J, 3)`` -> world ``(F, V, J, 3)`` (``R^T (X - t)``)."""
-    return np.einsum("fvji,fvnj->fvni", R, Xc - t[:, :, None, :])
+    return _xp(Xc).einsum("fvji,fvnj->fvni", R, Xc - t[:, :, None, :])
 
 
-def world_to_cameras_t(X: torch.Tensor, R: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
-    """Torch twin of :func:`world_to_cameras`."""
-    return torch.einsum("fvij,fnj->fvni", R, X) + t[:, :, None, :]
-
-
-def cameras_to_world_t(Xc: torch.Tensor, R: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
-    """Torch twin of :func:`cameras_to_world`."""
-    return torch.einsum("fvji,fvnj->fvni", R, Xc - t[:, :, None, :])
-
-
-def project_pinhole(Xc: np.ndarray, K: np.ndarray) -> np.ndarray:
+def project_pinhole(Xc: Array, K: Array) -> Array:
     """Camera-frame points ``(..., N, 3)`` m -> ideal (undistorted) pixels ``(..., N, 2)``; K ``(..., 3, 3)``.
 
-    Depths are clamped to :data:`MIN_DEPTH_M` so points behind the camera give large, finite pixels.
+    Depths are clamped to :data:`MIN_DEPTH_M` so points behind the camera give large, finite pixels
+    (differentiable for tensors).
     """
-    z = np.maximum(Xc[..., 2:3], MIN_DEPTH_M)
+    z = Xc[..., 2:3].clip(min=MIN_DEPTH_M)
     xy = Xc[..., :2] / z
-    return np.einsum("...ij,...nj->...ni", K[..., :2, :2], xy) + K[..., None, :2, 2]
-
-
-def project_pinhole_t(Xc: torch.Tensor, K: torch.Tensor) -> torch.Tensor:
-    """Torch twin of :func:`project_pinhole` (differentiable; depth clamped to :data:`MIN_DEPTH_M`)."""
-    z = Xc[..., 2:3].clamp_min(MIN_DEPTH_M)
-    xy = Xc[..., :2] / z
-    return torch.einsum("...ij,...nj->...ni", K[..., :2, :2], xy) + K[..., None, :2, 2]
+    return _xp(Xc).einsum("...ij,...nj->...ni", K[..., :2, :2], xy) + K[..., None, :2, 2]
 
 
 # ----------------------------------------------------------------------------- 2D and triangulation
@@ -235,14 +224,15 @@ def prepare(coarse: np.ndarray, R: np.ndarray, t: np.ndarray) -> PreparedInput:
     return PreparedInput(x=x, root=root, missing=missing, empty=empty, R=R, t=t)
 
 
-def restore(refined_centred: np.ndarray, prep: PreparedInput) -> np.ndarray:
-    """Root-centred refined poses ``(F, V, J, 3)`` -> absolute camera-frame poses ``(F, V, J, 3)`` m."""
-    return refined_centred + prep.root[:, :, None]
+def restore(refined_centred: Array, root: Array | PreparedInput) -> Array:
+    """Root-centred refined poses ``(F, V, J, 3)`` -> absolute camera-frame poses ``(F, V, J, 3)`` m.
 
-
-def restore_t(x: torch.Tensor, residual: torch.Tensor, root: torch.Tensor) -> torch.Tensor:
-    """Absolute camera-frame refined poses ``x + residual + root``: ``(B, V, J, 3)`` m (torch)."""
-    return x + residual + root[:, :, None]
+    ``root``: the camera-frame pelvis ``(F, V, 3)`` that :func:`prepare` subtracted, or its
+    :class:`PreparedInput`. In training, ``restore(x + residual, root)`` on tensors.
+    """
+    if isinstance(root, PreparedInput):
+        root = root.root
+    return refined_centred + root[:, :, None]
 
 
 # ----------------------------------------------------------------------------- back to the world

@@ -42,6 +42,7 @@ import sys
 import time
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -341,9 +342,7 @@ def fp16_check(state_path: Path, data: WeakData) -> dict:
     return {"max_diff_mm": float(np.nanmax(d)), "mean_diff_mm": float(np.nanmean(d))}
 
 
-def main(argv: list[str] | None = None) -> int:
-    from .train import TrainConfig, Trainer, coarse_output, output_metrics, world_output
-
+def _parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(prog="python -m models.pretrain", description=__doc__.split("\n\n")[0])
     ap.add_argument("--motions", type=Path, default=DEFAULT_MOTIONS, help="folder of mocap clips (.bvh, DeepMimic)")
     ap.add_argument("--out", type=Path, default=DEFAULT_CHECKPOINT, help="checkpoint to write")
@@ -374,83 +373,105 @@ def main(argv: list[str] | None = None) -> int:
         default=True,
         help="mix arms across clips and bend limbs (augmentation; on for the shipped model)",
     )
-    args = ap.parse_args(argv)
+    return ap
 
+
+def _train_config(args: argparse.Namespace) -> Any:
+    """The :class:`models.train.TrainConfig` of the command line."""
+    from .train import TrainConfig
+
+    loss = LossConfig.preset(args.loss)
+    if args.robust:
+        loss = replace(loss, robust=args.robust)
+    return TrainConfig(
+        epochs=args.epochs,
+        lr=args.lr,
+        batch_size=args.batch_size,
+        seed=args.seed,
+        device=args.device,
+        epoch_samples=args.epoch_samples,
+        threads=args.threads,
+        half_checkpoint=not args.fp32,
+        loss=loss,
+    )
+
+
+def _test_metrics(checkpoint: Path, state_path: Path, splits: SyntheticSplits) -> dict[str, Any]:
+    """Triangulation alone and refined on the held-out test split, and the float16 check."""
+    import torch
+
+    from .checkpoint import load_checkpoint
+    from .train import coarse_output, output_metrics, world_output
+
+    model = load_checkpoint(checkpoint).build_model()
+    ref = world_output(model, splits.test, torch.device("cpu"))
+    return {
+        "coarse": output_metrics(coarse_output(splits.test), splits.test, splits.test_truth),
+        "refined": output_metrics(ref, splits.test, splits.test_truth),
+        "fp16_check": fp16_check(state_path, splits.test),
+    }
+
+
+def _pretrain(args: argparse.Namespace, argv: list[str] | None) -> dict[str, Any]:
+    """Build the splits, train, and measure: the JSON summary."""
+    from .train import Trainer
+
+    t0 = time.perf_counter()
+    splits = build_splits(
+        args.motions,
+        args.seed,
+        args.train_rigs,
+        args.val_rigs,
+        args.test_rigs,
+        train_noise=HIP_BIAS[args.hip_bias],
+        pose_mix=args.pose_mix,
+    )
+    print(json.dumps({"data": splits.info}), file=sys.stderr, flush=True)
+    meta = {
+        "kind": "pretrained",
+        "data": splits.info,
+        "seed": args.seed,
+        "command": "python -m models.pretrain " + " ".join(argv if argv is not None else sys.argv[1:]),
+    }
+    trainer = Trainer(
+        splits.train,
+        splits.val,
+        args.out,
+        _train_config(args),
+        WIDTHS[args.width](),
+        val_truth=splits.val_truth,
+        meta=meta,
+        log=lambda s: print(s, file=sys.stderr, flush=True),
+    )
+    state = trainer.state_path if args.resume and trainer.state_path.is_file() else None
+    res = trainer.fit(resume_from=state)
+    summary = {
+        "out": str(res.checkpoint),
+        "checkpoint_id": res.checkpoint_id,
+        "seed": args.seed,
+        "width": args.width,
+        "epochs_run": res.epochs_run,
+        "best_epoch": res.best_epoch + 1,
+        "train_seconds": round(res.seconds, 1),
+        "total_seconds": round(time.perf_counter() - t0, 1),
+        "samples_per_second": round(res.samples_per_second, 1),
+        "best_val": res.best_val,
+        "data": splits.info,
+    }
+    if splits.test is not None:
+        summary["test"] = _test_metrics(res.checkpoint, trainer.state_path, splits)
+    return summary
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
     try:
-        t0 = time.perf_counter()
-        noise = HIP_BIAS[args.hip_bias]
-        splits = build_splits(
-            args.motions,
-            args.seed,
-            args.train_rigs,
-            args.val_rigs,
-            args.test_rigs,
-            train_noise=noise,
-            pose_mix=args.pose_mix,
-        )
-        print(json.dumps({"data": splits.info}), file=sys.stderr, flush=True)
-        loss = LossConfig.preset(args.loss)
-        if args.robust:
-            loss = replace(loss, robust=args.robust)
-        cfg = TrainConfig(
-            epochs=args.epochs,
-            lr=args.lr,
-            batch_size=args.batch_size,
-            seed=args.seed,
-            device=args.device,
-            epoch_samples=args.epoch_samples,
-            threads=args.threads,
-            half_checkpoint=not args.fp32,
-            loss=loss,
-        )
-        meta = {
-            "kind": "pretrained",
-            "data": splits.info,
-            "seed": args.seed,
-            "command": "python -m models.pretrain " + " ".join(argv if argv is not None else sys.argv[1:]),
-        }
-        trainer = Trainer(
-            splits.train,
-            splits.val,
-            args.out,
-            cfg,
-            WIDTHS[args.width](),
-            val_truth=splits.val_truth,
-            meta=meta,
-            log=lambda s: print(s, file=sys.stderr, flush=True),
-        )
-        state = trainer.state_path if args.resume and trainer.state_path.is_file() else None
-        res = trainer.fit(resume_from=state)
-        summary = {
-            "out": str(res.checkpoint),
-            "checkpoint_id": res.checkpoint_id,
-            "seed": args.seed,
-            "width": args.width,
-            "epochs_run": res.epochs_run,
-            "best_epoch": res.best_epoch + 1,
-            "train_seconds": round(res.seconds, 1),
-            "total_seconds": round(time.perf_counter() - t0, 1),
-            "samples_per_second": round(res.samples_per_second, 1),
-            "best_val": res.best_val,
-            "data": splits.info,
-        }
-        if splits.test is not None:
-            from .checkpoint import load_checkpoint
-
-            model = load_checkpoint(res.checkpoint).build_model()
-            import torch
-
-            ref = world_output(model, splits.test, torch.device("cpu"))
-            summary["test"] = {
-                "coarse": output_metrics(coarse_output(splits.test), splits.test, splits.test_truth),
-                "refined": output_metrics(ref, splits.test, splits.test_truth),
-                "fp16_check": fp16_check(trainer.state_path, splits.test),
-            }
-        print(json.dumps(summary, indent=1))
-        return 0
+        summary = _pretrain(args, argv)
     except CrossViewError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    print(json.dumps(summary, indent=1))
+    return 0
 
 
 if __name__ == "__main__":

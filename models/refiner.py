@@ -205,3 +205,15 @@ def default_refine_hook(
         return None, f"no CV-UGCN model at '{path}' (make it with `python -m models.pretrain`)"
     r = Refiner(path, device=device, fix_swaps=fix_swaps)
     return RefinerHook(r), f"CV-UGCN {r.id} on {r.device.type}"
+
+
+def load_refine_hook(checkpoint: str | os.PathLike | None = None) -> tuple[RefinerHook | None, str, str]:
+    """The refinement for processing a session (a ``core.session.processing.RefineLoader``): ``(hook or None,
+    a sentence saying what is used or why not, model id)``. Never raises: a model that cannot load is skipped."""
+    try:
+        hook, label = default_refine_hook(checkpoint)
+    except Exception as exc:
+        return None, f"skipped: the refinement model could not be loaded ({exc})", ""
+    if hook is None:
+        return None, f"skipped: {label}", ""
+    return hook, label, str(hook.model_id or label)

@@ -37,6 +37,7 @@ import torch
 import torch.distributed as dist
 
 from core import skeleton
+from core.atomic import atomic_output, write_error
 from core.errors import InputError, ModelError
 
 from . import prep
@@ -44,6 +45,7 @@ from .checkpoint import Checkpoint, load_checkpoint, save_checkpoint
 from .cvugcn import CVUGCN, CVUGCNConfig, count_parameters
 from .data import WeakData, data_from_paths, split, windows
 from .losses import LossConfig, compute_losses
+from .reports import BatchReport, EpochReport, TrainResult
 
 Log = Callable[[str], None]
 
@@ -75,46 +77,6 @@ class TrainConfig:
         d = asdict(self)
         d["loss"] = self.loss.to_dict()
         return d
-
-
-@dataclass
-class Progress:
-    """Reported between batches: overall fraction done in [0, 1], seconds left (None until known)."""
-
-    epoch: int
-    epochs: int
-    batch: int
-    batches: int
-    fraction: float
-    eta_s: float | None
-    loss: float
-
-
-@dataclass
-class EpochReport:
-    """Reported after each epoch: per-term training losses, validation losses and metrics, learning rate."""
-
-    epoch: int
-    train: dict[str, float]
-    val: dict[str, float]
-    lr: float
-    best: bool
-    seconds: float
-
-
-@dataclass
-class TrainResult:
-    """What :meth:`Trainer.fit` did."""
-
-    checkpoint: Path
-    checkpoint_id: str
-    epochs_run: int
-    best_epoch: int
-    best_val: dict[str, float]
-    stopped: str  # "finished" | "early_stopping" | "stopped"
-    history: list[dict[str, Any]]
-    seconds: float
-    samples_per_second: float
 
 
 def pick_device(device: str = "auto") -> torch.device:
@@ -161,7 +123,7 @@ class _Tensors:
 
 def _losses(model: torch.nn.Module, b: dict[str, torch.Tensor], cfg: LossConfig, window: int):
     residual = model(b["x"])
-    X = prep.restore_t(b["x"], residual, b["root"])
+    X = prep.restore(b["x"] + residual, b["root"])
     return compute_losses(X, b["R21"], b["t21"], b["K"], b["target2d"], b["conf"], cfg, b["bone"], window)
 
 
@@ -229,13 +191,20 @@ def coarse_output(data: WeakData) -> np.ndarray:
     return prep.finish(cam, data.prepared(), None, None, None, mode="view1")
 
 
-def output_metrics(world: np.ndarray, data: WeakData, truth: np.ndarray | None = None) -> dict[str, float]:
-    """Label-free metrics of world poses ``(N, 17, 3)`` (+ MPJPE in mm when ``truth`` is given)."""
-    out: dict[str, float] = {}
+def reprojection_errors(world: np.ndarray, data: WeakData) -> tuple[np.ndarray, np.ndarray]:
+    """World poses ``(N, 17, 3)`` m projected into each view against the 2D targets: the distances
+    ``(N, V, J)`` px and where they measure something ``(N, V, J)`` bool (a target with confidence, a joint)."""
     Xc = prep.world_to_cameras(np.nan_to_num(world), data.R.astype(np.float64), data.t.astype(np.float64))
     uv = prep.project_pinhole(Xc, data.K.astype(np.float64))
     ok = (data.target_conf > 0) & np.isfinite(world).all(-1)[:, None] & np.isfinite(data.target2d).all(-1)
     err = np.linalg.norm(uv - np.nan_to_num(data.target2d), axis=-1)
+    return err, ok
+
+
+def output_metrics(world: np.ndarray, data: WeakData, truth: np.ndarray | None = None) -> dict[str, float]:
+    """Label-free metrics of world poses ``(N, 17, 3)`` (+ MPJPE in mm when ``truth`` is given)."""
+    out: dict[str, float] = {}
+    err, ok = reprojection_errors(world, data)
     out["reproj_px"] = float(err[ok].mean()) if ok.any() else float("nan")
     lengths = skeleton.bone_lengths(world)  # (N, 16)
     stds = []
@@ -251,12 +220,40 @@ def output_metrics(world: np.ndarray, data: WeakData, truth: np.ndarray | None =
     return out
 
 
+@dataclass
+class _FitState:
+    """What one :meth:`Trainer.fit` changes as it goes (the loop's state)."""
+
+    device: torch.device
+    rank: int
+    world: int
+    ddp: bool
+    model: CVUGCN
+    net: torch.nn.Module  #: the model, or its DistributedDataParallel wrapper
+    opt: torch.optim.Optimizer
+    sched: torch.optim.lr_scheduler.ReduceLROnPlateau
+    tensors: _Tensors | None = None  #: the training arrays on the device
+    window: int = 1
+    per_rank_batch: int = 1
+    start_epoch: int = 0
+    epoch: int = -1
+    best: float = math.inf
+    best_epoch: int = -1
+    best_val: dict[str, float] = field(default_factory=dict)
+    best_id: str = ""
+    history: list[dict[str, Any]] = field(default_factory=list)
+    bad_epochs: int = 0
+    seen: int = 0
+    t_start: float = 0.0
+    stopped: str = "finished"
+
+
 class Trainer:
     """Trains a CV-UGCN on weak data. Thread-safe controls: :meth:`stop`, :meth:`pause`, :meth:`resume`.
 
     ``init`` (a checkpoint path or :class:`Checkpoint`) starts from its weights (fine-tuning) and takes its
     model config; otherwise ``model_config`` (default: narrow) builds a fresh network.
-    Callbacks: ``on_progress(Progress)`` between batches, ``on_epoch(EpochReport)`` after each epoch, ``log(str)``.
+    Callbacks: ``on_progress(BatchReport)`` between batches, ``on_epoch(EpochReport)`` after each epoch, ``log(str)``.
     """
 
     def __init__(
@@ -269,7 +266,7 @@ class Trainer:
         init: str | os.PathLike | Checkpoint | None = None,
         val_truth: np.ndarray | None = None,
         meta: dict[str, Any] | None = None,
-        on_progress: Callable[[Progress], None] | None = None,
+        on_progress: Callable[[BatchReport], None] | None = None,
         on_epoch: Callable[[EpochReport], None] | None = None,
         log: Log | None = None,
     ) -> None:
@@ -340,6 +337,20 @@ class Trainer:
                 dist.destroy_process_group()
 
     def _fit(self, device: torch.device, rank: int, world: int, ddp: bool, resume_from) -> TrainResult:
+        run = self._start_run(device, rank, world, ddp, resume_from)
+        for epoch in range(run.start_epoch, self.cfg.epochs):
+            run.epoch = epoch
+            t_epoch = time.perf_counter()
+            train_losses, count = self._train_epoch(run, epoch)
+            if run.stopped == "stopped" and count == 0:
+                run.epoch -= 1
+                break
+            if not self._end_epoch(run, epoch, train_losses, t_epoch):
+                break
+        return self._finish_run(run)
+
+    def _start_run(self, device: torch.device, rank: int, world: int, ddp: bool, resume_from) -> _FitState:
+        """Seed, build the network and the optimiser (resuming their state when asked), and say what runs."""
         cfg = self.cfg
         if cfg.threads and device.type == "cpu":
             torch.set_num_threads(int(cfg.threads))
@@ -351,136 +362,147 @@ class Trainer:
         sched = torch.optim.lr_scheduler.ReduceLROnPlateau(
             opt, mode="min", factor=cfg.plateau_factor, patience=cfg.plateau_patience
         )
-        start_epoch, best, best_epoch, history = 0, math.inf, -1, []
-        best_val: dict[str, float] = {}
-        best_id = ""
+        run = _FitState(device, rank, world, ddp, model, model, opt, sched)
         if resume_from is not None:
-            st = _load_state(resume_from)
-            model.load_state_dict(st["model"])
-            opt.load_state_dict(st["optimizer"])
-            sched.load_state_dict(st["scheduler"])
-            start_epoch, best, best_epoch = int(st["epoch"]) + 1, float(st["best"]), int(st["best_epoch"])
-            history, best_val, best_id = list(st["history"]), dict(st["best_val"]), str(st["best_id"])
-            torch.set_rng_state(st["torch_rng"])
-            self.log(f"resuming after epoch {start_epoch} from {resume_from}")
-        net: torch.nn.Module = model
+            self._resume(run, resume_from)
         if ddp:
-            net = torch.nn.parallel.DistributedDataParallel(model)
-        T = _Tensors(self.train_data, device)
-        win = max(1, cfg.window if cfg.loss.temporal else 1)
-        per_rank_batch = max(1, cfg.batch_size // world)
-        n_params = count_parameters(model)
+            run.net = torch.nn.parallel.DistributedDataParallel(model)
+        run.tensors = _Tensors(self.train_data, device)
+        run.window = max(1, cfg.window if cfg.loss.temporal else 1)
+        run.per_rank_batch = max(1, cfg.batch_size // world)
         if rank == 0:
-            self.log(
-                f"training CV-UGCN ({n_params / 1e6:.2f} M parameters) on {len(self.train_data)} samples, "
-                f"{'no validation' if self.val_data is None else f'{len(self.val_data)} validation samples'}, "
-                f"device {device}{f', {world} processes' if ddp else ''}, losses {', '.join(cfg.loss.active())}"
-            )
-        if rank == 0 and self.val_data is not None and start_epoch == 0:
+            self._log_start(run)
+        run.t_start = time.perf_counter()
+        run.epoch = run.start_epoch - 1
+        run.bad_epochs = 0 if run.best_epoch < 0 else (run.start_epoch - 1 - run.best_epoch)
+        return run
+
+    def _resume(self, run: _FitState, resume_from: str | os.PathLike) -> None:
+        st = _load_state(resume_from)
+        run.model.load_state_dict(st["model"])
+        run.opt.load_state_dict(st["optimizer"])
+        run.sched.load_state_dict(st["scheduler"])
+        run.start_epoch, run.best, run.best_epoch = int(st["epoch"]) + 1, float(st["best"]), int(st["best_epoch"])
+        run.history, run.best_val, run.best_id = list(st["history"]), dict(st["best_val"]), str(st["best_id"])
+        torch.set_rng_state(st["torch_rng"])
+        self.log(f"resuming after epoch {run.start_epoch} from {resume_from}")
+
+    def _log_start(self, run: _FitState) -> None:
+        n_params = count_parameters(run.model)
+        val = "no validation" if self.val_data is None else f"{len(self.val_data)} validation samples"
+        procs = f", {run.world} processes" if run.ddp else ""
+        self.log(
+            f"training CV-UGCN ({n_params / 1e6:.2f} M parameters) on {len(self.train_data)} samples, "
+            f"{val}, device {run.device}{procs}, losses {', '.join(self.cfg.loss.active())}"
+        )
+        if self.val_data is not None and run.start_epoch == 0:
             base = output_metrics(coarse_output(self.val_data), self.val_data, self.val_truth)
             self.log("triangulation alone on validation: " + " ".join(f"{k}={v:.4g}" for k, v in base.items()))
-        t_start = time.perf_counter()
-        seen = 0
-        stopped = "finished"
-        epoch = start_epoch - 1
-        bad_epochs = 0 if best_epoch < 0 else (start_epoch - 1 - best_epoch)
-        for epoch in range(start_epoch, cfg.epochs):
-            t_epoch = time.perf_counter()
-            net.train()
-            W = windows(self.train_data, win, offset=epoch)
-            order = self._epoch_order(len(W), epoch, rank, world, ddp)
-            wins_per_batch = max(1, per_rank_batch // win)
-            n_batches = max(1, math.ceil(len(order) / wins_per_batch))
-            sums: dict[str, float] = {}
-            count = 0
-            for bi in range(n_batches):
-                if not self._run.is_set():
-                    while not self._run.wait(0.2):
-                        pass
-                if self._stop.is_set():
-                    stopped = "stopped"
-                    break
-                sel = order[bi * wins_per_batch : (bi + 1) * wins_per_batch]
-                if len(sel) * win < 2:  # BatchNorm needs 2+ samples
-                    continue
-                idx = torch.as_tensor(W[sel].reshape(-1), device=device)
-                total, terms = _losses(net, T.batch(idx), cfg.loss, win)
-                opt.zero_grad(set_to_none=True)
-                total.backward()
-                if cfg.grad_clip:
-                    torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
-                opt.step()
-                nb = len(idx)
-                seen += nb * world
-                count += nb
-                sums["loss"] = sums.get("loss", 0.0) + float(total.detach()) * nb
-                for k, v in terms.items():
-                    sums[k] = sums.get(k, 0.0) + float(v.detach()) * nb
-                if self.on_progress and rank == 0:
-                    done = (epoch - start_epoch + (bi + 1) / n_batches) / max(cfg.epochs - start_epoch, 1)
-                    el = time.perf_counter() - t_start
-                    self.on_progress(
-                        Progress(
-                            epoch,
-                            cfg.epochs,
-                            bi + 1,
-                            n_batches,
-                            (epoch + (bi + 1) / n_batches) / cfg.epochs,
-                            el / done * (1 - done) if done > 0 else None,
-                            float(total.detach()),
-                        )
-                    )
-            train_losses = {k: v / max(count, 1) for k, v in sums.items()}
-            if ddp:
-                train_losses = _all_reduce_mean(train_losses, device)
-            if stopped == "stopped" and count == 0:
-                epoch -= 1
+
+    def _wait_while_paused(self) -> None:
+        if not self._run.is_set():
+            while not self._run.wait(0.2):
+                pass
+
+    def _train_epoch(self, run: _FitState, epoch: int) -> tuple[dict[str, float], int]:
+        """One pass over this epoch's windows: ``({term: mean loss}, samples trained on)``; a stop ends it early."""
+        cfg = self.cfg
+        run.net.train()
+        W = windows(self.train_data, run.window, offset=epoch)
+        order = self._epoch_order(len(W), epoch, run.rank, run.world, run.ddp)
+        wins_per_batch = max(1, run.per_rank_batch // run.window)
+        n_batches = max(1, math.ceil(len(order) / wins_per_batch))
+        sums: dict[str, float] = {}
+        count = 0
+        for bi in range(n_batches):
+            self._wait_while_paused()
+            if self._stop.is_set():
+                run.stopped = "stopped"
                 break
-            val = {}
-            if self.val_data is not None:
-                val = evaluate(model, self.val_data, device, cfg.loss, self.val_truth, cfg.combine, cfg.val_batch)
-            monitor = val.get("loss", train_losses.get("loss", math.inf))
-            sched.step(monitor)
-            is_best = monitor < best
-            if is_best:
-                best, best_epoch, best_val, bad_epochs = monitor, epoch, dict(val or train_losses), 0
-                if rank == 0:
-                    best_id = self._save_best(model, epoch, train_losses, val)
-            else:
-                bad_epochs += 1
-            lr = opt.param_groups[0]["lr"]
-            history.append({"epoch": epoch, "train": train_losses, "val": val, "lr": lr})
-            report = EpochReport(epoch, train_losses, val, lr, is_best, time.perf_counter() - t_epoch)
-            if rank == 0:
-                self.log(_format_epoch(report))
-                if self.on_epoch:
-                    self.on_epoch(report)
-            if rank == 0 and cfg.checkpoint_every and (epoch + 1) % cfg.checkpoint_every == 0:
-                self._save_state(model, opt, sched, epoch, best, best_epoch, history, best_val, best_id)
-            if stopped == "stopped":
-                break
-            if cfg.early_stop_patience and bad_epochs >= cfg.early_stop_patience:
-                stopped = "early_stopping"
-                if rank == 0:
-                    self.log(f"early stopping: no validation improvement for {bad_epochs} epochs")
-                break
-        if rank == 0:
-            self._save_state(model, opt, sched, epoch, best, best_epoch, history, best_val, best_id)
-            if not best_id:  # nothing completed (stopped in the first epoch): keep the current weights
-                best_id = self._save_best(model, max(epoch, 0), {}, {})
-        if ddp:
+            sel = order[bi * wins_per_batch : (bi + 1) * wins_per_batch]
+            if len(sel) * run.window < 2:  # BatchNorm needs 2+ samples
+                continue
+            idx = torch.as_tensor(W[sel].reshape(-1), device=run.device)
+            assert run.tensors is not None
+            total, terms = _losses(run.net, run.tensors.batch(idx), cfg.loss, run.window)
+            run.opt.zero_grad(set_to_none=True)
+            total.backward()
+            if cfg.grad_clip:
+                torch.nn.utils.clip_grad_norm_(run.model.parameters(), cfg.grad_clip)
+            run.opt.step()
+            nb = len(idx)
+            run.seen += nb * run.world
+            count += nb
+            sums["loss"] = sums.get("loss", 0.0) + float(total.detach()) * nb
+            for k, v in terms.items():
+                sums[k] = sums.get(k, 0.0) + float(v.detach()) * nb
+            if self.on_progress and run.rank == 0:
+                self.on_progress(self._batch_report(run, epoch, bi + 1, n_batches, float(total.detach())))
+        train_losses = {k: v / max(count, 1) for k, v in sums.items()}
+        if run.ddp:
+            train_losses = _all_reduce_mean(train_losses, run.device)
+        return train_losses, count
+
+    def _batch_report(self, run: _FitState, epoch: int, batch: int, n_batches: int, loss: float) -> BatchReport:
+        epochs = self.cfg.epochs
+        done = (epoch - run.start_epoch + batch / n_batches) / max(epochs - run.start_epoch, 1)
+        el = time.perf_counter() - run.t_start
+        eta = el / done * (1 - done) if done > 0 else None
+        return BatchReport(epoch, epochs, batch, n_batches, (epoch + batch / n_batches) / epochs, eta, loss)
+
+    def _end_epoch(self, run: _FitState, epoch: int, train_losses: dict[str, float], t_epoch: float) -> bool:
+        """Validate, step the scheduler, keep the best model, report and save the state; False: stop now.
+
+        ``t_epoch``: when the epoch began (``time.perf_counter()``)."""
+        cfg = self.cfg
+        val = {}
+        if self.val_data is not None:
+            val = evaluate(run.model, self.val_data, run.device, cfg.loss, self.val_truth, cfg.combine, cfg.val_batch)
+        monitor = val.get("loss", train_losses.get("loss", math.inf))
+        run.sched.step(monitor)
+        is_best = monitor < run.best
+        if is_best:
+            run.best, run.best_epoch, run.best_val, run.bad_epochs = monitor, epoch, dict(val or train_losses), 0
+            if run.rank == 0:
+                run.best_id = self._save_best(run.model, epoch, train_losses, val)
+        else:
+            run.bad_epochs += 1
+        lr = run.opt.param_groups[0]["lr"]
+        run.history.append({"epoch": epoch, "train": train_losses, "val": val, "lr": lr})
+        report = EpochReport(epoch, train_losses, val, lr, is_best, time.perf_counter() - t_epoch)
+        if run.rank == 0:
+            self.log(_format_epoch(report))
+            if self.on_epoch:
+                self.on_epoch(report)
+        if run.rank == 0 and cfg.checkpoint_every and (epoch + 1) % cfg.checkpoint_every == 0:
+            self._save_state(run)
+        if run.stopped == "stopped":
+            return False
+        if cfg.early_stop_patience and run.bad_epochs >= cfg.early_stop_patience:
+            run.stopped = "early_stopping"
+            if run.rank == 0:
+                self.log(f"early stopping: no validation improvement for {run.bad_epochs} epochs")
+            return False
+        return True
+
+    def _finish_run(self, run: _FitState) -> TrainResult:
+        if run.rank == 0:
+            self._save_state(run)
+            if not run.best_id:  # nothing completed (stopped in the first epoch): keep the current weights
+                run.best_id = self._save_best(run.model, max(run.epoch, 0), {}, {})
+        if run.ddp:
             dist.barrier()
-        elapsed = time.perf_counter() - t_start
+        elapsed = time.perf_counter() - run.t_start
         return TrainResult(
             checkpoint=self.out,
-            checkpoint_id=best_id,
-            epochs_run=epoch + 1 - start_epoch,
-            best_epoch=best_epoch,
-            best_val=best_val,
-            stopped=stopped,
-            history=history,
+            checkpoint_id=run.best_id,
+            epochs_run=run.epoch + 1 - run.start_epoch,
+            best_epoch=run.best_epoch,
+            best_val=run.best_val,
+            stopped=run.stopped,
+            history=run.history,
             seconds=elapsed,
-            samples_per_second=seen / elapsed if elapsed > 0 else 0.0,
+            samples_per_second=run.seen / elapsed if elapsed > 0 else 0.0,
         )
 
     def _epoch_order(self, n_windows: int, epoch: int, rank: int, world: int, ddp: bool) -> np.ndarray:
@@ -518,26 +540,24 @@ class Trainer:
             self.out, model, self.model_config, self._meta(epoch, train_losses, val), half=self.cfg.half_checkpoint
         )
 
-    def _save_state(self, model, opt, sched, epoch, best, best_epoch, history, best_val, best_id) -> None:
+    def _save_state(self, run: _FitState) -> None:
         st = {
             "kind": "crossview-train-state",
-            "model": {k: v.detach().cpu() for k, v in model.state_dict().items()},
+            "model": {k: v.detach().cpu() for k, v in run.model.state_dict().items()},
             "model_config": self.model_config.to_dict(),
-            "optimizer": opt.state_dict(),
-            "scheduler": sched.state_dict(),
-            "epoch": epoch,
-            "best": best,
-            "best_epoch": best_epoch,
-            "best_val": best_val,
-            "best_id": best_id,
-            "history": history,
+            "optimizer": run.opt.state_dict(),
+            "scheduler": run.sched.state_dict(),
+            "epoch": run.epoch,
+            "best": run.best,
+            "best_epoch": run.best_epoch,
+            "best_val": run.best_val,
+            "best_id": run.best_id,
+            "history": run.history,
             "torch_rng": torch.get_rng_state(),
             "train_config": self.cfg.to_dict(),
         }
-        tmp = self.state_path.with_name(self.state_path.name + ".tmp")
-        self.state_path.parent.mkdir(parents=True, exist_ok=True)
-        torch.save(st, tmp)
-        os.replace(tmp, self.state_path)
+        with atomic_output(self.state_path, error=write_error(ModelError, "training state")) as tmp:
+            torch.save(st, tmp)
 
 
 def _load_state(path: str | os.PathLike) -> dict[str, Any]:
@@ -582,7 +602,7 @@ def train_from_paths(
     loss_preset: str = "finetune",
     seed: int = 0,
     resume: bool = False,
-    on_progress: Callable[[Progress], None] | None = None,
+    on_progress: Callable[[BatchReport], None] | None = None,
     on_epoch: Callable[[EpochReport], None] | None = None,
 ) -> dict[str, Any]:
     """Fine-tune (or train) CV-UGCN on recorded sessions; for ``python main.py train SESSION... --out CKPT``.
@@ -631,8 +651,8 @@ def train_from_paths(
 
 
 __all__ = [
+    "BatchReport",
     "EpochReport",
-    "Progress",
     "TrainConfig",
     "TrainResult",
     "Trainer",
@@ -640,6 +660,7 @@ __all__ = [
     "evaluate",
     "output_metrics",
     "pick_device",
+    "reprojection_errors",
     "train_from_paths",
     "world_output",
 ]

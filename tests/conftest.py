@@ -71,3 +71,25 @@ def static_pose_detector():
     det = PoseDetector(static_image_mode=True)
     yield det
     det.close()
+
+
+@pytest.fixture(scope="session")
+def training_sessions(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A sessions root: 'balancing' (cameras 01+04 with real OpenPose 2D) and 'unprocessed' (03+04, no 2D)."""
+    from tests.test_models_helpers import pose2sim_training_sessions
+
+    return pose2sim_training_sessions(tmp_path_factory.mktemp("training") / "sessions")
+
+
+@pytest.fixture
+def training_state(qtbot, qsettings_dir: Path, training_sessions: Path, tmp_path: Path):
+    """The app state: settings in a temporary folder, the sessions root above, models in ``tmp_path/models``."""
+    from app.settings import Settings
+    from app.state import AppState
+
+    settings = Settings.in_folder(qsettings_dir)
+    settings.sessions_root = training_sessions
+    settings.models_folder = tmp_path / "models"
+    state = AppState(settings)
+    yield state
+    state.tasks.stop_all()  # e.g. the model loading that "Use this model" started

@@ -1,20 +1,17 @@
-"""Where the shared real data lives, for tests and benchmarks.
+"""Where the shared real data lives, for tests (the one definition is :mod:`bench.shared`).
 
-The data sits beside the checkout in ``../shared/data`` (override with CROSSVIEW_SHARED_DATA).
 Tests that need a file skip with a clear reason when it is absent.
 """
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[1]
-SHARED_DATA = Path(os.environ.get("CROSSVIEW_SHARED_DATA", str(REPO.parent / "shared" / "data"))).expanduser()
-POSE2SIM = SHARED_DATA / "sessions" / "pose2sim_balancing"
-CALISCOPE = SHARED_DATA / "sessions" / "caliscope_2cam_charuco"
+from bench.shared import CALISCOPE, POSE2SIM, REPO, SHARED_DATA
+
+__all__ = ["CALISCOPE", "POSE2SIM", "REPO", "SHARED_DATA", "need"]
 
 
 def need(path: Path) -> Path:

@@ -127,3 +127,29 @@ def test_the_theme_fills_every_placeholder_from_the_palette():
     assert fill_template("a { color: {{ accent:0.5 }}; }") == "a { color: rgba(62, 166, 245, 0.5); }"
     with pytest.raises(KeyError, match="no colour"):
         fill_template("{{ nope }}")
+
+
+def test_coalescing_runs_one_task_at_a_time_and_once_more_when_asked_meanwhile(qtbot):
+    from app.tasks import Coalescing
+
+    gate = threading.Event()
+    runs: list[int] = []
+
+    def make() -> Task:
+        def job(progress, cancel):
+            runs.append(len(runs))
+            gate.wait(5)
+            return len(runs)
+
+        return Task(job, "listing")
+
+    reg = TaskRegistry()
+    c = Coalescing(reg, make)
+    first = c.request()
+    assert first is not None and c.running()
+    assert c.request() is None and c.request() is None and c.pending()  # asked twice meanwhile: one more run
+    with qtbot.waitSignal(reg.taskStarted, timeout=5000) as again:
+        gate.set()
+    assert again.args[0] is not first and c.running() and not c.pending()
+    qtbot.waitUntil(lambda: not c.running() and not reg.busy(), timeout=5000)
+    assert runs == [0, 1]

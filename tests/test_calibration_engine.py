@@ -69,7 +69,7 @@ def caliscope_result(tmp_path_factory) -> dict:
         CALISCOPE / "charuco.toml",
         out,
         timestamps=CALISCOPE / "timestamps.csv",
-        progress=lambda f, m: steps.append((f, m)),
+        progress=lambda done, total, m="": steps.append((done / total, m)),
     )
     return {"result": result, "out": out, "steps": steps}
 

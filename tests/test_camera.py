@@ -5,6 +5,7 @@ import pytest
 from core.camera import (
     Camera,
     CameraGroup,
+    cameras_for_frames,
     convergence_angle_deg,
     matrix_to_rodrigues,
     project_points,
@@ -12,8 +13,10 @@ from core.camera import (
     rodrigues_to_matrix,
     undistort_points,
 )
+from core.errors import InputError
 
 K = np.array([[900.0, 0, 640], [0, 905.0, 360], [0, 0, 1]])
+SIZE = (64, 48)
 
 
 def _cam(name="a", dist=(-0.33, 0.12, 0.001, -0.002, -0.02), rvec=(0.1, -0.4, 0.05), t=(0.2, -0.1, 0.5)):
@@ -103,3 +106,16 @@ def test_scaled_camera_projects_consistently():
     half = cam.scaled_to((640, 360))
     X = np.array([[0.1, 0.2, 3.0]])
     np.testing.assert_allclose(half.project(X), cam.project(X) / 2, atol=1e-9)
+
+
+def test_cameras_for_frames_scale_or_keep_or_refuse_other_sizes():
+    K = [[50.0, 0, 32], [0, 50.0, 24], [0, 0, 1]]
+    group = CameraGroup([Camera(n, K, np.zeros(5), np.eye(3), [0, 0, 0], SIZE) for n in ("left", "right")])
+    scaled, warn = cameras_for_frames(group, [(128, 96), SIZE])
+    assert scaled[0].K[0, 0] == pytest.approx(100.0) and "scaled" in warn[0]
+    kept, warn = cameras_for_frames(
+        CameraGroup([c.scaled_to((1088, 1920)) for c in group]), [(1080, 1920), (1088, 1920)]
+    )
+    assert kept[0].size == (1088, 1920) and "crop" in warn[0]
+    with pytest.raises(InputError, match="another aspect ratio"):
+        cameras_for_frames(group, [(48, 64), SIZE])

@@ -1,4 +1,4 @@
-"""Tests of core/capture.py: simulated, device (real absent camera + fake captures), file and iterable sources.
+"""Tests of core/capture/: simulated, device (real absent camera + fake captures), file and iterable sources.
 
 No test sleeps: they wait on the sources' conditions (``wait_for_state`` / ``wait_for_frames``) or events,
 and simulated cameras run on a VirtualClock (no real waiting at all).

@@ -1,4 +1,4 @@
-"""Tests of core/export.py: every export is read back by an independent reader and checked value by value.
+"""Tests of core/export/ and core/bvh.py: every export is read back by an independent reader and checked value by value.
 
 Real motion: ``mocap/bvh/test_mocapbank.bvh`` (455 frames, 30 fps, cm, Y-up) parsed with the module's BVH
 reader and mapped to H36M-17 as follows (BVH joint -> H36M joint):
@@ -25,15 +25,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from core.bvh import bvh_forward_kinematics, bvh_joint_positions, read_bvh
 from core.camera import project_points, rodrigues_to_matrix
 from core.export import (
     FORMATS,
     ExportError,
-    bvh_forward_kinematics,
-    bvh_joint_positions,
     export,
     format_from_path,
-    read_bvh,
     read_trc,
     skeleton_to_bvh,
     to_yup,
@@ -488,7 +486,7 @@ def test_unwritable_paths_are_clear_errors(tmp_path: Path, mocap_world: np.ndarr
 def test_failed_writes_leave_old_file_intact(
     tmp_path: Path, mocap_world: np.ndarray, times: np.ndarray, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import core.export as ex
+    import core.export.files as ex
 
     target = tmp_path / "m.trc"
     target.write_text("previous export")
@@ -496,7 +494,7 @@ def test_failed_writes_leave_old_file_intact(
     def no_space(*args: object) -> None:
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(ex.os, "replace", no_space)
+    monkeypatch.setattr(os, "replace", no_space)
     with pytest.raises(ExportError, match="No space left"):
         export(mocap_world, times, target, up_axis="+z", fps=FPS)
     assert target.read_text() == "previous export" and sorted(os.listdir(tmp_path)) == ["m.trc"]
@@ -504,7 +502,7 @@ def test_failed_writes_leave_old_file_intact(
     def denied(*args: object, **kwargs: object) -> None:
         raise PermissionError(13, "Permission denied")
 
-    monkeypatch.setattr(ex.tempfile, "mkstemp", denied)  # a read-only folder (tests run as root here)
+    monkeypatch.setattr(ex, "open", denied, raising=False)  # a read-only folder (tests run as root here)
     with pytest.raises(ExportError, match="Permission denied.*allowed to write"):
         export(mocap_world, times, tmp_path / "m.c3d", up_axis="+z", fps=FPS)
 

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from PySide6 import QtCore, QtWidgets
 
-from app.live_tab import MAIN_SKELETON
+from app.live.tab import MAIN_SKELETON
 from app.main_window import MainWindow
 from cli import build_parser
 from core.demo import demo_files
@@ -33,10 +33,10 @@ def test_main_demo_flag_opens_the_window_and_runs_live_3d(qapp, tmp_path):
             seen["tabs"] = win.tab_names()
             seen["current"] = win.current_tab_name()
             pts = live.view3d.skeleton_points(MAIN_SKELETON) if MAIN_SKELETON in live.view3d.skeleton_names() else None
-            if pts is not None and np.isfinite(pts).all() and live._refine_hook is not None:
+            if pts is not None and np.isfinite(pts).all() and live.refine_hook() is not None:
                 seen["points"] = pts
                 seen["state"] = live.state
-                seen["refine_label"] = live._refine_label
+                seen["refine_label"] = live.refine_label()
                 seen["tab_types"] = {n: type(win.tab(n)).__name__ for n in win.tab_names()}
                 win.close()
                 return

@@ -22,9 +22,9 @@ import numpy as np
 import pytest
 from PySide6 import QtCore, QtWidgets
 
-from app.board_dialog import PrintBoardDialog
-from app.calibration_tab import CalibrationTab
-from app.calibration_wizard import (
+from app.calibration.board_dialog import PrintBoardDialog
+from app.calibration.tab import CalibrationTab
+from app.calibration.wizard import (
     PAGE_BOARD,
     PAGE_CAM0,
     PAGE_CAM1,
@@ -33,6 +33,8 @@ from app.calibration_wizard import (
     PAGE_STEREO,
     CalibrationWizard,
 )
+from app.settings import Settings
+from app.state import AppState
 from calibration.engine import CalibrationCancelledError
 from calibration.io import load_board
 from core.calibration_io import load_calibration
@@ -48,13 +50,17 @@ LEFT = QtCore.Qt.MouseButton.LeftButton
 CAPTURE_TIMEOUT_MS = 60_000
 
 
-def _settings(folder: Path) -> QtCore.QSettings:
-    return QtCore.QSettings(str(folder / "CrossView.ini"), QtCore.QSettings.Format.IniFormat)
+@pytest.fixture
+def app_state(qtbot, qsettings_dir):
+    """The app's state for one test; at the end, every task's end has reached the GUI thread."""
+    state = AppState(Settings.in_folder(qsettings_dir))
+    yield state
+    qtbot.waitUntil(lambda: not state.tasks.busy(), timeout=10_000)
 
 
 @pytest.fixture
-def wizard(qtbot, qsettings_dir):
-    wiz = CalibrationWizard(settings=_settings(qsettings_dir), device_lister=lambda: [])
+def wizard(qtbot, app_state):
+    wiz = CalibrationWizard(app_state, device_lister=lambda: [])
     qtbot.addWidget(wiz)
     wiz.resize(*WIZARD_SIZE)
     wiz.show()
@@ -113,14 +119,14 @@ def drive_9x6_to_stereo(qtbot, wiz: CalibrationWizard) -> None:
 
 
 # ----------------------------------------------------------------------------------------------- the video path
-def test_wizard_from_the_tab_to_save_with_two_videos(qtbot, qsettings_dir, tmp_path, monkeypatch):
+def test_wizard_from_the_tab_to_save_with_two_videos(qtbot, app_state, tmp_path, monkeypatch):
     cam0, cam1 = need(CALISCOPE / "cam_0.mp4"), need(CALISCOPE / "cam_1.mp4")
-    tab = CalibrationTab(settings=_settings(qsettings_dir))
+    tab = CalibrationTab(app_state)
     qtbot.addWidget(tab)
     tab.resize(1200, 800)
     tab.show()
     qtbot.waitExposed(tab)
-    monkeypatch.setattr("app.calibration_wizard.list_devices", lambda *a, **k: [])
+    monkeypatch.setattr("app.calibration.presenter.list_devices", lambda *a, **k: [])
     click(qtbot, tab.calibrate_button)
     wiz = tab.wizard()
     assert isinstance(wiz, CalibrationWizard)
@@ -159,8 +165,10 @@ def test_wizard_from_the_tab_to_save_with_two_videos(qtbot, qsettings_dir, tmp_p
     for pid in (PAGE_CAM0, PAGE_CAM1):
         page = wiz.page(pid)
         seen_corners: list[int] = []
-        page.worker.packetReady.connect(
-            lambda p=page, seen=seen_corners: seen.append(0 if p.view.corners() is None else len(p.view.corners()))
+        wiz.presenter.packetReady.connect(
+            lambda _pkt, p=page, seen=seen_corners: seen.append(
+                0 if p.view.corners() is None else len(p.view.corners())
+            )
         )
         wait_capture_done(qtbot, page)
         st = page.run().session.state()
@@ -259,7 +267,7 @@ def test_wizard_with_the_opencv_9x6_photo_folders(wizard, qtbot, tmp_path, monke
     assert cal.world_up == "+z" and cal.metadata["origin"] == "floor"
 
     # redo one step: back to the pairs (forgotten and captured again), then solve again
-    n_views = len(p6.wiz().run.session.views(0))
+    n_views = len(wiz.run.session.views(0))
     click(qtbot, p6.redo_buttons[PAGE_STEREO])
     qtbot.waitUntil(lambda: wiz.currentId() == PAGE_STEREO, timeout=5000)
     p5 = wiz.page(PAGE_STEREO)
@@ -386,7 +394,7 @@ def test_too_few_views_then_too_few_pairs_are_explained(wizard, qtbot, tmp_path)
     assert not p5.isComplete() and not wiz.next_button().isEnabled()
 
 
-def test_camera_unplugged_and_board_never_seen_with_simulated_cameras(qtbot, qsettings_dir):
+def test_camera_unplugged_and_board_never_seen_with_simulated_cameras(qtbot, app_state):
     devices = [DeviceInfo(0, "Sim cam A", "SIM"), DeviceInfo(1, "Sim cam B", "SIM")]
     made: list[UnpluggableCamera] = []
     unplugged = threading.Event()
@@ -396,7 +404,7 @@ def test_camera_unplugged_and_board_never_seen_with_simulated_cameras(qtbot, qse
         made.append(cam)
         return cam
 
-    wiz = CalibrationWizard(settings=_settings(qsettings_dir), device_lister=lambda: devices, camera_factory=factory)
+    wiz = CalibrationWizard(app_state, device_lister=lambda: devices, camera_factory=factory)
     qtbot.addWidget(wiz)
     wiz.resize(*WIZARD_SIZE)
     wiz.show()
@@ -456,7 +464,7 @@ def test_failing_and_cancelled_solves_are_reported_in_the_page(wizard, qtbot, mo
     started = threading.Event()
 
     def slow(progress=None, cancel=None, **kwargs):
-        progress(0.05, "calibrating cam_0 intrinsics (13 views)")
+        progress(50, 1000, "calibrating cam_0 intrinsics (13 views)")
         started.set()
         assert cancel.wait(30), "the wizard's Cancel never reached the solver"
         raise CalibrationCancelledError("calibration cancelled; nothing was written.")
@@ -484,8 +492,8 @@ def test_print_dialog_picks_a_paper_that_fits_and_writes_a_pdf(qtbot, tmp_path):
     assert "does not fit" in dlg.message.text() and not dlg.save_button.isEnabled()
 
 
-def test_tab_shows_a_four_camera_file_and_reports_a_bad_one(qtbot, qsettings_dir, tmp_path):
-    tab = CalibrationTab(settings=_settings(qsettings_dir))
+def test_tab_shows_a_four_camera_file_and_reports_a_bad_one(qtbot, app_state, tmp_path):
+    tab = CalibrationTab(app_state)
     qtbot.addWidget(tab)
     tab.show()
     qtbot.waitExposed(tab)
@@ -503,46 +511,3 @@ def test_tab_shows_a_four_camera_file_and_reports_a_bad_one(qtbot, qsettings_dir
     shutil.copy(path, copy)
     tab.set_calibration(load_calibration(copy))
     assert tab.banner.text() == "" and str(copy) in tab.file_label.text()
-
-
-def test_live_stereo_capture_pairs_two_cameras_and_refuses_mixed_resolutions(qtbot):
-    """The stereo capture from two running (simulated) cameras: frames paired by timestamp, both previews,
-    counters; cameras at different resolutions give a readable problem instead of pairs."""
-    from app.calibration_workers import CalibrationRun, CaptureWorker, InputSpec
-    from calibration.boards import Board
-
-    def run_worker(sizes):
-        cams = [SimulatedCamera(f"cam_{k}", fps=30.0, size=sizes[k], camera_id=k) for k in (0, 1)]
-        for c in cams:
-            c.start()
-        run = CalibrationRun(Board.chessboard(9, 6, 0.025), InputSpec("cameras"), devices=cams)
-        w = CaptureWorker(run, "pairs")
-        packets, problems = [], []
-        w.packetReady.connect(lambda: packets.append(w.take_packet()))
-        w.problem.connect(problems.append)
-        w.start()
-        return cams, w, packets, problems
-
-    cams, w, packets, problems = run_worker([(160, 120), (160, 120)])
-    try:
-        qtbot.waitUntil(lambda: sum(p is not None for p in packets) >= 5, timeout=10_000)
-    finally:
-        w.stop()
-        assert w.wait(5000)
-        for c in cams:
-            c.stop()
-    last = [p for p in packets if p is not None][-1]
-    assert len(last.images) == 2 and last.images[0].shape == (120, 160, 3) and "skew" in last.label
-    assert last.state.pairs is not None and last.state.pairs.frames_seen >= 5 and not any(problems)
-    assert not any(d.found for d in last.detections) and last.pair_decision.code == "not_found"
-
-    cams, w, packets, problems = run_worker([(160, 120), (320, 240)])
-    try:
-        qtbot.waitUntil(lambda: any("different resolutions" in p for p in problems), timeout=10_000)
-    finally:
-        w.stop()
-        assert w.wait(5000)
-        for c in cams:
-            c.stop()
-    assert not any(p is not None for p in packets)
-    assert "160x120" in next(p for p in problems if p) and "320x240" in next(p for p in problems if p)

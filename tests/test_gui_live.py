@@ -5,22 +5,21 @@ the first-run state, the result bridge's throttling and the world-up decision.""
 from __future__ import annotations
 
 import threading
-import time
 from pathlib import Path
 
 import numpy as np
 import pytest
 from PySide6 import QtCore, QtWidgets
 
-from app.live_controller import ResultBridge, StartSpec, infer_world_up
-from app.live_tab import COARSE_SKELETON, MAIN_SKELETON, SOURCE_CAMERAS, SOURCE_VIDEOS, LiveTab
+from app.live.tab import COARSE_SKELETON, MAIN_SKELETON, SOURCE_CAMERAS, SOURCE_VIDEOS, LiveTab
 from app.main_window import MainWindow
+from app.settings import Settings
+from app.state import AppState
 from core import skeleton as sk
-from core.calibration_io import load_calibration
 from core.camera import Camera, CameraGroup, rodrigues_to_matrix
 from core.capture import SimulatedCamera
 from core.detection import Detection
-from core.pipeline import PoseResult, StageTimes
+from core.live import StartSpec
 from tests.paths import POSE2SIM, need
 
 pytestmark = pytest.mark.gui
@@ -29,8 +28,8 @@ LEFT = QtCore.Qt.MouseButton.LeftButton
 SIZE = (64, 48)  # simulated frames, pixels (w, h)
 
 
-def _settings(folder: Path) -> QtCore.QSettings:
-    return QtCore.QSettings(str(folder / "CrossView.ini"), QtCore.QSettings.Format.IniFormat)
+def _state(folder: Path) -> AppState:
+    return AppState(Settings.in_folder(folder))
 
 
 def _live_threads() -> list[str]:
@@ -41,7 +40,7 @@ def _live_threads() -> list[str]:
 
 @pytest.fixture
 def tab(qtbot, qsettings_dir):
-    widget = LiveTab(settings=_settings(qsettings_dir), device_lister=lambda: [])
+    widget = LiveTab(_state(qsettings_dir), device_lister=lambda: [])
     qtbot.addWidget(widget)
     widget.resize(1400, 860)
     widget.show()
@@ -118,10 +117,10 @@ def test_demo_runs_live_from_the_tab(tab, qtbot, monkeypatch):
     assert tab.views_stack.currentIndex() == 0
     assert "No camera found" in tab.welcome_title.text() and tab.demo_button.isVisible()
 
-    with qtbot.waitSignal(tab.controller.started, timeout=30_000):
+    with qtbot.waitSignal(tab.presenter.started, timeout=30_000):
         qtbot.mouseClick(tab.demo_button, LEFT)
     assert tab.state == "running" and tab.start_button.text() == "Stop"
-    pipe = tab.controller.pipeline
+    pipe = tab.presenter.pipeline
     assert tab.view3d.camera_group().names == ["cam_01", "cam_04"]
     assert tab.view3d.world_up() == "+z"  # from the demo calibration's metadata
 
@@ -165,13 +164,13 @@ def test_demo_runs_live_from_the_tab(tab, qtbot, monkeypatch):
     np.testing.assert_allclose(calls[0][1:], pelvis, atol=1.5 / scale)
 
     def box_holds_click() -> bool:
-        box = tab.controller.target_boxes()[0]
+        box = tab.presenter.target_boxes()[0]
         return box is not None and box[0] <= calls[0][1] <= box[2] and box[1] <= calls[0][2] <= box[3]
 
     qtbot.waitUntil(box_holds_click, timeout=10_000)
 
     # stop by clicking: every thread ends
-    with qtbot.waitSignal(tab.controller.stopped, timeout=15_000):
+    with qtbot.waitSignal(tab.presenter.stopped, timeout=15_000):
         qtbot.mouseClick(tab.start_button, LEFT)
     qtbot.waitUntil(lambda: _live_threads() == [], timeout=5000)
     assert tab.state == "idle" and tab.start_button.text() == "Start"
@@ -190,7 +189,7 @@ def test_two_video_files_with_a_four_camera_calibration(tab, qtbot, monkeypatch)
     assert tab.calib_pair_combo.currentText() == "cam_01 + cam_04"
     assert tab.view3d.camera_group().names == ["cam_01", "cam_04"]  # previewed while idle
     monkeypatch.setattr(QtWidgets.QFileDialog, "getOpenFileNames", lambda *a, **k: ([str(p) for p in videos], ""))
-    with qtbot.waitSignal(tab.controller.started, timeout=30_000) as started:
+    with qtbot.waitSignal(tab.presenter.started, timeout=30_000) as started:
         qtbot.mouseClick(tab.start_button, LEFT)
     session = started.args[0]
     assert session.camera_names == ["cam_01", "cam_04"]  # files sorted: camera 1 first
@@ -198,8 +197,8 @@ def test_two_video_files_with_a_four_camera_calibration(tab, qtbot, monkeypatch)
     qtbot.waitUntil(lambda: _has_3d(tab), timeout=30_000)
     pts = tab.view3d.skeleton_points(MAIN_SKELETON)
     assert 1.0 < pts[sk.JOINT_INDEX["head_top"], 2] - pts[[3, 6], 2].min() < 2.3
-    with qtbot.waitSignal(tab.controller.stopped, timeout=15_000):
-        tab.controller.stop()
+    with qtbot.waitSignal(tab.presenter.stopped, timeout=15_000):
+        tab.presenter.stop()
     qtbot.waitUntil(lambda: _live_threads() == [], timeout=5000)
 
 
@@ -207,7 +206,7 @@ def test_two_video_files_with_a_four_camera_calibration(tab, qtbot, monkeypatch)
 
 
 def test_camera_disconnect_is_shown_while_the_other_preview_keeps_running(tab, qtbot):
-    with qtbot.waitSignal(tab.controller.started, timeout=10_000):
+    with qtbot.waitSignal(tab.presenter.started, timeout=10_000):
         assert tab.start_with(_fake_spec(disconnect_b=(0.8, 3.5)))
     qtbot.waitUntil(lambda: _has_3d(tab), timeout=10_000)
     assert tab.no3d_text() is None
@@ -254,20 +253,19 @@ def test_starting_cameras_without_a_calibration_explains_what_to_do(tab, qtbot):
 
 
 def test_closing_the_main_window_stops_the_running_tab(qtbot, qsettings_dir, monkeypatch):
-    settings = _settings(qsettings_dir)
-    live = LiveTab(settings=settings, device_lister=lambda: [])
-    win = MainWindow(settings=settings, tabs={"Live": live})
+    state = _state(qsettings_dir)
+    live = LiveTab(state, device_lister=lambda: [])
+    win = MainWindow(state, tabs={"Live": live})
     qtbot.addWidget(win)
     win.resize(1280, 800)
     win.show()
     qtbot.waitExposed(win)
-    assert live in win.closeables()
-    with qtbot.waitSignal(live.controller.started, timeout=10_000):
+    with qtbot.waitSignal(live.presenter.started, timeout=10_000):
         live.start_with(_fake_spec())
     qtbot.waitUntil(lambda: _has_3d(live), timeout=10_000)
     assert _live_threads() != []
     released = []
-    monkeypatch.setattr(live.controller.pipeline, "release_person", lambda: released.append(True))
+    monkeypatch.setattr(live.presenter.pipeline, "release_person", lambda: released.append(True))
     qtbot.mouseClick(live.reset_person_button, LEFT)
     assert released == [True]
     win.close()
@@ -288,7 +286,7 @@ def test_refinement_toggle_needs_a_model_then_shows_refined_and_coarse(tab, qtbo
     assert tab.refine_check.isEnabled() and "CV-UGCN test" in tab.refine_check.text()
     tab.refine_check.setChecked(True)
     tab.coarse_check.setChecked(True)
-    with qtbot.waitSignal(tab.controller.started, timeout=10_000):
+    with qtbot.waitSignal(tab.presenter.started, timeout=10_000):
         tab.start_with(_fake_spec())
     qtbot.waitUntil(lambda: COARSE_SKELETON in tab.view3d.skeleton_names() and _has_3d(tab), timeout=10_000)
     qtbot.waitUntil(lambda: tab.view3d.skeleton_points(COARSE_SKELETON) is not None, timeout=5000)
@@ -296,55 +294,17 @@ def test_refinement_toggle_needs_a_model_then_shows_refined_and_coarse(tab, qtbo
     assert calls and calls[0] == (17, 3)
     # refine off: the coarse skeleton is no longer drawn under the main one
     tab.refine_check.setChecked(False)
-    assert tab.controller.pipeline.processor.refine_enabled is False
+    assert tab.presenter.pipeline.processor.refine_enabled is False
     qtbot.waitUntil(lambda: tab.view3d.skeleton_points(COARSE_SKELETON) is None, timeout=5000)
     tab.set_refine_hook(None, "")
     assert not tab.refine_check.isEnabled()
-
-
-# --- pieces -------------------------------------------------------------------------------------------------------
-
-
-def _result(i: int) -> PoseResult:
-    kp = np.zeros((2, 17, 3))
-    return PoseResult(i, 0, (None, None), kp, None, np.zeros(17), "no_person", times=StageTimes())  # type: ignore[arg-type]
-
-
-def test_result_bridge_delivers_only_the_newest_result_at_the_display_rate(qtbot):
-    bridge = ResultBridge(rate_hz=30.0)
-    got: list[int] = []
-    bridge.resultReady.connect(lambda r: got.append(r.pair_index))
-    n = 5000
-    t0 = time.monotonic()
-    worker = threading.Thread(target=lambda: [bridge.push(_result(i)) for i in range(n)])
-    worker.start()
-    worker.join()
-    qtbot.waitUntil(lambda: bool(got) and got[-1] == n - 1, timeout=5000)
-    elapsed = time.monotonic() - t0
-    assert bridge.pushed == n
-    assert len(got) <= 2 + elapsed * 30.0, (len(got), elapsed)  # never a backlog of thousands
-    assert got == sorted(got)
-
-
-def test_world_up_from_metadata_camera_frame_or_image_up():
-    demo = load_calibration(Path(__file__).resolve().parents[1] / "data" / "demo" / "calibration.toml")
-    assert infer_world_up(demo, demo.group) == ("+z", "from the calibration")
-    # a world that is camera 1's frame: y down
-    cam1 = demo.group.with_origin("cam_01")
-    assert infer_world_up(None, cam1)[0] == "-y"
-    rig = _rig()  # camera-1 frame without the origin recorded: inferred from the image-up vectors
-    assert infer_world_up(None, rig) == ("-y", "inferred from the cameras")
-    # the Pose2Sim lab calibration says nothing about up: its cameras' image-up vectors say +Z
-    qualisys = load_calibration(need(POSE2SIM / "Calib_qualisys.toml"))
-    assert qualisys.world_up is None
-    assert infer_world_up(qualisys, qualisys.group) == ("+z", "inferred from the cameras")
 
 
 def test_first_run_offers_the_demo_and_a_found_camera_list_is_shown(qtbot, qsettings_dir):
     from core.capture import DeviceInfo
 
     devices = [DeviceInfo(0, "HD Webcam", "V4L2"), DeviceInfo(2, "USB Camera", "V4L2")]
-    live = LiveTab(settings=_settings(qsettings_dir), device_lister=lambda: devices)
+    live = LiveTab(_state(qsettings_dir), device_lister=lambda: devices)
     qtbot.addWidget(live)
     live.show()
     qtbot.waitUntil(lambda: live.devices() is not None, timeout=5000)

@@ -11,15 +11,16 @@ import numpy as np
 import pytest
 from PySide6 import QtCore
 
-from app.live_controller import StartSpec
-from app.live_tab import LiveTab
+from app.live.tab import LiveTab
 from app.main_window import MainWindow
-from app.session_workers import set_sessions_root
-from app.sessions_tab import SessionsTab
-from app.tabs import connect_tabs
-from core.capture import SimulatedCamera
-from core.session import Session, find_unfinished, is_recording_live
-from tests.test_pipeline import SIZE, _factory, _rig, _truth
+from app.sessions.tab import SessionsTab
+from app.settings import Settings
+from app.state import AppState
+from core.live import StartSpec
+from core.session.lock import is_recording_live
+from core.session.recovery import find_unfinished
+from core.session.session import Session
+from tests.test_pipeline import _truth, live_spec
 from tests.test_session import _Disk
 
 pytestmark = pytest.mark.gui
@@ -27,35 +28,16 @@ pytestmark = pytest.mark.gui
 LEFT = QtCore.Qt.MouseButton.LeftButton
 
 
-def _spec(disconnect_b: tuple[float, float] | None = None) -> StartSpec:
-    group = _rig()
-
-    def sources():
-        a = SimulatedCamera("left", fps=30, size=SIZE, camera_id=0, jitter_ms=1.0, seed=1)
-        b = SimulatedCamera(
-            "right",
-            fps=30,
-            size=SIZE,
-            camera_id=1,
-            jitter_ms=1.0,
-            seed=2,
-            disconnects=[disconnect_b] if disconnect_b else (),
-        )
-        return [a, b]
-
-    return StartSpec("simulated rig", make_sources=sources, calibration=group, detector_factory=_factory(group))
-
-
 @pytest.fixture
 def app_window(qtbot, qsettings_dir, tmp_path):
     """The main window with a Live and a Sessions tab wired like the app; sessions go to tmp_path/sessions."""
-    settings = QtCore.QSettings(str(qsettings_dir / "CrossView.ini"), QtCore.QSettings.Format.IniFormat)
+    state = AppState(Settings.in_folder(qsettings_dir))
     root = tmp_path / "sessions"
-    set_sessions_root(settings, root)
-    live = LiveTab(settings=settings, device_lister=lambda: [])
-    sessions = SessionsTab(settings=settings)
-    win = MainWindow(settings=settings, tabs={"Live": live, "Sessions": sessions})
-    connect_tabs(win)
+    state.set_sessions_root(root)
+    live = LiveTab(state, device_lister=lambda: [])
+    sessions = SessionsTab(state)
+    tabs = {"Live": live, "Sessions": sessions}
+    win = MainWindow(state, tabs=tabs)
     qtbot.addWidget(win)
     win.resize(1400, 860)
     win.show()
@@ -67,21 +49,21 @@ def app_window(qtbot, qsettings_dir, tmp_path):
 
 
 def _start(qtbot, live: LiveTab, spec: StartSpec) -> None:
-    with qtbot.waitSignal(live.controller.started, timeout=10_000):
+    with qtbot.waitSignal(live.presenter.started, timeout=10_000):
         assert live.start_with(spec)
 
 
 def _written(live: LiveTab) -> tuple[int, int]:
-    s = live.record_controls.controller.last_stats
+    s = live.record_controls.presenter.last_stats
     return s.frames_written if s is not None else (0, 0)
 
 
 def test_record_button_records_the_running_capture_and_the_sessions_tab_lists_it(app_window, qtbot):
     win, live, sessions, root = app_window
     rec = live.record_controls
-    ctrl = rec.controller
+    ctrl = rec.presenter
     assert not rec.button.isEnabled() and "Start the capture first" in rec.button.toolTip()
-    _start(qtbot, live, _spec())
+    _start(qtbot, live, live_spec())
     assert rec.button.isEnabled() and str(root) in rec.button.toolTip()
 
     with qtbot.waitSignal(ctrl.recordingStarted, timeout=10_000) as started:
@@ -136,8 +118,8 @@ def test_record_button_records_the_running_capture_and_the_sessions_tab_lists_it
 
 def test_stopping_the_capture_stops_the_recording_cleanly(app_window, qtbot):
     win, live, sessions, root = app_window
-    ctrl = live.record_controls.controller
-    _start(qtbot, live, _spec())
+    ctrl = live.record_controls.presenter
+    _start(qtbot, live, live_spec())
     with qtbot.waitSignal(ctrl.recordingStarted, timeout=10_000) as started:
         ctrl.start()
     qtbot.waitUntil(lambda: min(_written(live)) >= 5, timeout=10_000)
@@ -152,10 +134,10 @@ def test_stopping_the_capture_stops_the_recording_cleanly(app_window, qtbot):
 
 def test_a_camera_unplug_stops_the_recording_and_keeps_it(app_window, qtbot):
     win, live, sessions, root = app_window
-    ctrl = live.record_controls.controller
+    ctrl = live.record_controls.presenter
     finished: list[str] = []
     ctrl.recordingFinished.connect(finished.append)
-    _start(qtbot, live, _spec(disconnect_b=(1.5, 60.0)))  # camera 'right' is unplugged 1.5 s after its start
+    _start(qtbot, live, live_spec(disconnect_b=(1.5, 60.0)))  # camera 'right' is unplugged 1.5 s after its start
     with qtbot.waitSignal(ctrl.recordingStarted, timeout=10_000) as started:
         ctrl.start()
     qtbot.waitUntil(lambda: finished == [started.args[0]], timeout=15_000)
@@ -172,10 +154,10 @@ def test_a_camera_unplug_stops_the_recording_and_keeps_it(app_window, qtbot):
 
 def test_a_full_disk_is_reported_clearly_and_what_was_written_stays(app_window, qtbot):
     win, live, sessions, root = app_window
-    ctrl = live.record_controls.controller
+    ctrl = live.record_controls.presenter
     disk = _Disk(limit=40_000)
     ctrl.recorder_kwargs = {"opener": disk.open}
-    _start(qtbot, live, _spec())
+    _start(qtbot, live, live_spec())
     with (
         qtbot.waitSignal(ctrl.recordingFailed, timeout=20_000) as failed,
         qtbot.waitSignal(ctrl.recordingStarted, timeout=10_000) as started,
@@ -199,8 +181,8 @@ def test_a_full_disk_is_reported_clearly_and_what_was_written_stays(app_window, 
 
 def test_closing_the_window_while_recording_finalises_the_session(app_window, qtbot):
     win, live, sessions, root = app_window
-    ctrl = live.record_controls.controller
-    _start(qtbot, live, _spec())
+    ctrl = live.record_controls.presenter
+    _start(qtbot, live, live_spec())
     with qtbot.waitSignal(ctrl.recordingStarted, timeout=10_000) as started:
         ctrl.start()
     qtbot.waitUntil(lambda: min(_written(live)) >= 3, timeout=10_000)

@@ -1,8 +1,9 @@
 """The Sessions tab under a real X server, on the real Pose2Sim balancing trial (cameras 01 + 04): Import through
 the tab's dialog, Process from the tab (cancelled once, then to the end, real MediaPipe), replay (scrub, plot
 click, step, play), raw against refined, Export TRC through the dialog; Rename and Delete with their
-confirmations (and a cancelled Delete); the recovery offer for a recording killed mid-way; the replay decoder.
-Nothing sleeps: every wait is on a signal or a condition."""
+confirmations (and a cancelled Delete); the recovery offer for a recording killed mid-way.
+Nothing sleeps: every wait is on a signal or a condition. (The listing and the replay decoder, which need no
+widgets, are tested in tests/test_session_listing.py and tests/test_session_replay.py.)"""
 
 from __future__ import annotations
 
@@ -15,26 +16,23 @@ import numpy as np
 import pytest
 from PySide6 import QtCore, QtWidgets
 
-from app.replay_view import COMPARE_OVERLAY, COMPARE_SIDE, RAW_NAME, ReplayView, held_pairs
-from app.session_workers import PairDecoder, load_replay_data, scan_sessions, set_sessions_root
-from app.sessions_tab import SessionsTab, guess_camera
+from app.sessions.replay import COMPARE_OVERLAY, COMPARE_SIDE, RAW_NAME, ReplayView
+from app.sessions.tab import SessionsTab
+from app.settings import Settings
+from app.state import AppState
 from core import skeleton as sk
 from core.calibration_io import save_calibration
-from core.session import (
-    JOURNAL_FILE,
-    POSES_FILE,
-    TIMESTAMPS_FILE,
-    MjpegAviWriter,
-    Session,
-    find_unfinished,
-    is_recording_live,
-    read_journal,
-    write_npz,
-)
-from core.session_ops import import_videos
+from core.session.avi import MjpegAviWriter
+from core.session.importing import import_videos
+from core.session.journal import Poses, read_journal, write_npz
+from core.session.layout import JOURNAL_FILE, POSES_FILE, TIMESTAMPS_FILE
+from core.session.lock import is_recording_live
+from core.session.recovery import find_unfinished
+from core.session.replay import load_replay_data
+from core.session.session import Session
 from tests.paths import POSE2SIM, need
 from tests.test_pipeline import SIZE, _rig, _truth
-from tests.test_session import _band_factory, _grey_code, _rows, _wait_for
+from tests.test_session import _CHILD, _band_factory, _grey_code, _rows, _wait_for
 from tests.trc_reader import read_trc
 
 pytestmark = pytest.mark.gui
@@ -50,15 +48,15 @@ def _pose2sim() -> tuple[Path, Path, Path]:
 
 
 @pytest.fixture
-def settings(qsettings_dir, tmp_path) -> QtCore.QSettings:
-    s = QtCore.QSettings(str(qsettings_dir / "CrossView.ini"), QtCore.QSettings.Format.IniFormat)
-    set_sessions_root(s, tmp_path / "sessions")
-    return s
+def state(qsettings_dir, tmp_path) -> AppState:
+    app_state = AppState(Settings.in_folder(qsettings_dir))
+    app_state.set_sessions_root(tmp_path / "sessions")
+    return app_state
 
 
 @pytest.fixture
-def tab(qtbot, settings):
-    widget = SessionsTab(settings=settings)
+def tab(qtbot, state):
+    widget = SessionsTab(state)
     qtbot.addWidget(widget)
     widget.resize(1440, 900)
     with qtbot.waitSignal(widget.listed, timeout=5000):  # the first show lists the sessions folder
@@ -105,7 +103,7 @@ def test_import_process_replay_and_export_the_pose2sim_trial(tab, qtbot, monkeyp
     dlg.name_edit.setText("balancing")
     with qtbot.waitSignal(tab.taskSucceeded, timeout=30_000) as done:
         qtbot.mouseClick(dlg.ok_button, LEFT)
-    assert done.args[0] == "import" and done.args[1]["pairs"] == 100
+    assert done.args[0] == "import" and done.args[1].pairs == 100
     qtbot.waitUntil(lambda: tab.row_names() == ["balancing"], timeout=5000)
     row = tab.selected_row()
     assert row is not None and row.name == "balancing" and row.pairs == 100 and not row.has_3d
@@ -126,7 +124,7 @@ def test_import_process_replay_and_export_the_pose2sim_trial(tab, qtbot, monkeyp
     with qtbot.waitSignal(tab.taskSucceeded, timeout=120_000) as done:
         qtbot.mouseClick(tab.process_button, LEFT)
     kind, summary = done.args
-    assert kind == "process" and summary["frames"] == 100 and summary["percent_with_3d"] >= 95
+    assert kind == "process" and summary.frames == 100 and summary.percent_with_3d >= 95
     qtbot.waitUntil(lambda: tab.selected_row() is not None and tab.selected_row().has_3d, timeout=5000)
     assert tab.table.item(0, 5).text() == "✓" and tab.export_button.isEnabled()
     assert "of pairs with 3D" in tab.detail_note.text()
@@ -199,7 +197,7 @@ def test_import_process_replay_and_export_the_pose2sim_trial(tab, qtbot, monkeyp
     assert edlg.out_path() == out  # the suffix of the format is added
     with qtbot.waitSignal(edlg.exported, timeout=20_000) as exported:
         qtbot.mouseClick(edlg.export_button, LEFT)
-    assert exported.args[0]["out"] == str(out) and str(out) in edlg.result_label.text()
+    assert exported.args[0].out == str(out) and str(out) in edlg.result_label.text()
     names, time_s, pts, header = read_trc(out)
     assert names == list(sk.MARKER_NAMES) and header["Units"] == "m" and len(pts) == 100
     np.testing.assert_allclose(time_s, np.arange(100) / 60, atol=1e-6)
@@ -226,7 +224,6 @@ def test_raw_and_refined_side_by_side_or_overlaid(qtbot, tmp_path):
     coarse = np.cumsum(rng.normal(0, 0.01, (P, 17, 3)), axis=0) + np.array([0.0, 0.0, 1.0])
     coarse[10] = np.nan  # a pair without 3D
     refined = coarse + np.array([0.0, 0.0, 0.1])
-    from core.session import Poses
 
     status = np.full(P, "ok", dtype="U16")
     status[10] = "one_view"
@@ -265,7 +262,7 @@ def test_raw_and_refined_side_by_side_or_overlaid(qtbot, tmp_path):
 
 
 def test_process_with_refinement_from_the_tab_then_replay_and_export_the_refined_3d(
-    qtbot, settings, monkeypatch, tmp_path
+    qtbot, state, monkeypatch, tmp_path
 ):
     """A synthetic rig whose frames carry their index (fast fake detector): Process with a refinement hook."""
     group = _rig()
@@ -280,7 +277,7 @@ def test_process_with_refinement_from_the_tab_then_replay_and_export_the_refined
     root = tmp_path / "sessions"
     import_videos(*videos, calib, root / "synthetic")
 
-    tab = SessionsTab(settings=settings, detector_factory=_band_factory(group))
+    tab = SessionsTab(state, detector_factory=_band_factory(group))
     qtbot.addWidget(tab)
     tab.resize(1400, 860)
     with qtbot.waitSignal(tab.listed, timeout=5000):
@@ -291,7 +288,7 @@ def test_process_with_refinement_from_the_tab_then_replay_and_export_the_refined
     with qtbot.waitSignal(tab.taskSucceeded, timeout=30_000) as done:
         qtbot.mouseClick(tab.process_button, LEFT)
     summary = done.args[1]
-    assert summary["refined"] and summary["model"] == "fake-ugcn" and summary["frames_with_3d"] == 20
+    assert summary.refined and summary.model == "fake-ugcn" and summary.frames_with_3d == 20
     qtbot.waitUntil(lambda: tab.rows() and tab.rows()[0].has_refined, timeout=5000)
     assert tab.table.item(0, 6).text() == "✓" and tab.detail_values["Refined"].text() == "yes"
 
@@ -309,7 +306,7 @@ def test_process_with_refinement_from_the_tab_then_replay_and_export_the_refined
     edlg.path_edit.setText(str(tmp_path / "out.csv"))
     with qtbot.waitSignal(edlg.exported, timeout=10_000) as exported:
         qtbot.mouseClick(edlg.export_button, LEFT)
-    assert exported.args[0]["which"] == "refined" and (tmp_path / "out.csv").is_file()
+    assert exported.args[0].which == "refined" and (tmp_path / "out.csv").is_file()
     edlg.close()
 
     # the sessions folder is a setting: Choose… another one lists that one (and the Record button uses it)
@@ -319,7 +316,8 @@ def test_process_with_refinement_from_the_tab_then_replay_and_export_the_refined
     tab.show_list()
     with qtbot.waitSignal(tab.listed, timeout=5000):
         qtbot.mouseClick(tab.choose_root_button, LEFT)
-    assert tab.root() == other and settings.value("sessions/root") == str(other) and tab.row_names() == []
+    assert tab.root() == other and state.settings.qsettings.value("sessions/root") == str(other)
+    assert tab.row_names() == []
     assert tab.root_label.toolTip() == str(other)
     tab.stop()
 
@@ -385,21 +383,7 @@ def test_rename_and_delete_ask_first_and_a_cancelled_delete_keeps_the_folder(tab
 # --------------------------------------------------------------------------------------------- recovery
 
 
-_CHILD = """
-import sys, threading
-sys.path.insert(0, {repo!r})
-from core.pipeline import LivePipeline
-from core.recorder import SessionRecorder
-from tests.test_pipeline import _factory, _rig, _sources
-group = _rig()
-pipe = LivePipeline(_sources(), group, detector_factory=_factory(group))
-SessionRecorder.attach(pipe, {folder!r}, meta_interval_s=0.2)
-pipe.start()
-threading.Event().wait()
-"""
-
-
-def test_a_recording_killed_mid_way_is_offered_for_recovery(qtbot, settings, tmp_path):
+def test_a_recording_killed_mid_way_is_offered_for_recovery(qtbot, state, tmp_path):
     root = tmp_path / "sessions"
     folder = root / "crashed"
     root.mkdir()
@@ -421,12 +405,12 @@ def test_a_recording_killed_mid_way_is_offered_for_recovery(qtbot, settings, tmp
         child.wait(10)
     assert find_unfinished(root) == [folder] and not is_recording_live(folder)
 
-    tab = SessionsTab(settings=settings)
+    tab = SessionsTab(state)
     qtbot.addWidget(tab)
     tab.resize(1200, 800)
     tab.show()
     with qtbot.waitSignal(tab.recoveryOffered, timeout=10_000) as offered:
-        tab.check_unfinished()  # the app calls this at start (app.tabs.connect_tabs)
+        tab.check_unfinished()  # the app calls this at start (app.tabs.build_main_window)
     assert offered.args[0] == [folder]
     dlg = tab.recovery_dialog()
     assert dlg is not None and dlg.isVisible() and dlg.selected() == [str(folder)]
@@ -435,7 +419,7 @@ def test_a_recording_killed_mid_way_is_offered_for_recovery(qtbot, settings, tmp
     assert tab.rows()[0].status == "unfinished" and not tab.open_button.isEnabled()
     with qtbot.waitSignal(tab.taskSucceeded, timeout=30_000) as done:
         qtbot.mouseClick(dlg.recover_button, LEFT)
-    assert done.args[0] == "recover" and done.args[1]["recovered"] == [str(folder)] and not done.args[1]["failed"]
+    assert done.args[0] == "recover" and done.args[1].recovered == [str(folder)] and not done.args[1].failed
     s = Session.open(folder)
     assert s.meta.status == "recovered" and min(len(t) for t in s.check().values()) >= 11
     assert s.poses() is not None and s.poses().source == "live"
@@ -443,72 +427,3 @@ def test_a_recording_killed_mid_way_is_offered_for_recovery(qtbot, settings, tmp
     qtbot.waitUntil(lambda: tab.rows() and tab.rows()[0].status == "recovered", timeout=5000)
     assert tab.open_button.isEnabled()
     tab.stop()
-
-
-# --------------------------------------------------------------------------------------------- pieces
-
-
-def test_the_decoder_serves_exact_frames_from_a_cache_and_the_newest_request(qtbot, tmp_path):
-    """Random access (seek, grab forward, sequential) returns exactly the frame a sequential decode gives."""
-    import cv2
-
-    cam01, cam04, calib = _pose2sim()
-    out = tmp_path / "s"
-    import_videos(cam01, cam04, calib, out, cameras=["cam_01", "cam_04"])
-    data = load_replay_data(out)
-    seq = []
-    cap = cv2.VideoCapture(str(cam04))
-    for _ in range(100):
-        ok, img = cap.read()
-        assert ok
-        seq.append(img)
-    cap.release()
-    dec = PairDecoder(
-        [cam01, cam04], data.names, data.frame_a, data.frame_b, data.t_a, data.t_b, max_side=4096, cache_pairs=4
-    )
-    got: dict[int, object] = {}
-    dec.pairReady.connect(lambda d: got.__setitem__(d.pair_index, d))
-    try:
-        for p in (70, 3, 4, 20, 95, 0):  # backward seeks, one step, a forward jump (grab), far jumps
-            assert dec.request(p) is None
-            qtbot.waitUntil(lambda p=p: p in got, timeout=15_000)
-            d = got[p]
-            assert d.frames[1].index == p and d.scales == (1.0, 1.0) and d.sizes[1] == (1088, 1920)
-            assert np.array_equal(d.frames[1].image, seq[p]), p
-            assert d.frames[1].t_ns == int(data.t_b[p])
-        hit = dec.request(0)  # cached now
-        assert hit is not None and hit.pair_index == 0 and dec.cache_hits == 1
-        # many requests at once: the newest wins, the others are never decoded
-        before = dec.decoded_pairs
-        got.clear()
-        for p in range(30, 60):
-            dec.request(p)
-        qtbot.waitUntil(lambda: 59 in got and dec.idle(), timeout=15_000)
-        assert dec.decoded_pairs - before <= 3
-    finally:
-        dec.stop()
-
-
-def test_listing_and_camera_guessing(tmp_path):
-    cam01, cam04, calib = _pose2sim()
-    import_videos(cam01, cam04, calib, tmp_path / "a", cameras=["cam_01", "cam_04"])
-    (tmp_path / "broken").mkdir()
-    (tmp_path / "broken" / "session.json").write_text("{not json")
-    (tmp_path / ".a.importing-1").mkdir()  # an import in progress: hidden
-    (tmp_path / "not-a-session").mkdir()
-    rows = {r.name: r for r in scan_sessions(tmp_path)}
-    assert set(rows) == {"a", "broken"}
-    assert rows["a"].status == "complete" and rows["a"].pairs == 100 and rows["a"].size_bytes > 1_000_000
-    assert rows["broken"].status == "unreadable" and "not valid JSON" in rows["broken"].error
-    names = ["cam_01", "cam_02", "cam_03", "cam_04"]
-    assert guess_camera("videos/cam04.mp4", names) == "cam_04" and guess_camera("left.avi", names) is None
-
-
-def test_pairs_the_live_pipeline_skipped_hold_the_last_live_result():
-    t = np.arange(8) / 10.0  # s
-    coarse = np.full((8, 17, 3), np.nan)
-    coarse[[0, 4]] = 1.0
-    status = np.array(["ok", "skipped", "skipped", "skipped", "ok", "no_person", "skipped", "skipped"])
-    # pair 3 is 0.3 s after pair 0 (held at 0.3 s); pair 5 found nobody: never held
-    assert held_pairs(coarse, status, t, hold_s=0.3).tolist() == [0, 0, 0, 0, 4, -1, 4, 4]
-    assert held_pairs(coarse, status, t, hold_s=0.15).tolist() == [0, 0, -1, -1, 4, -1, -1, -1]

@@ -1,5 +1,6 @@
-"""The application shell under a real X server (pytest-xvfb) with Mesa OpenGL: main window, tabs,
-settings, worker shutdown, and the 3D SkeletonView checked pixel by pixel against its own projection."""
+"""The application shell under a real X server (pytest-xvfb) with Mesa OpenGL: main window, tabs, settings,
+closing (every tab and every task stops), the app's calibration, and the 3D SkeletonView checked pixel by pixel
+against its own projection."""
 
 from __future__ import annotations
 
@@ -13,8 +14,10 @@ from PySide6 import QtCore, QtWidgets
 
 import core
 from app.main_window import TAB_NAMES, MainWindow
-from app.placeholders import PlaceholderPage, demo_pose
-from app.widgets.skeleton_view import BACKGROUND, CAMERA_COLOUR, SKELETON_STYLES, SkeletonView, frustum_lines
+from app.settings import Settings
+from app.state import AppState
+from app.tasks import Task
+from app.widgets.skeleton_view import BACKGROUND, CAMERA_COLOUR, SKELETON_STYLES, UP_AXES, SkeletonView, frustum_lines
 from core.errors import CrossViewError, InputError
 from core.skeleton import BONES, JOINT_INDEX, JOINT_NAMES, LR_PAIRS, NUM_JOINTS
 from tests.conftest import require_shared
@@ -25,13 +28,26 @@ WINDOW_SIZE = (780, 560)  # fits pytest-xvfb's default 800x600 screen
 COLOUR_TOL = 30.0  # RGB distance (0-255 scale) allowed between a drawn pixel and the expected colour
 
 
-def _settings(folder: Path) -> QtCore.QSettings:
-    return QtCore.QSettings(str(folder / "CrossView.ini"), QtCore.QSettings.Format.IniFormat)
+class _StubTab(QtWidgets.QLabel):
+    """A tab that records when the window stops it."""
+
+    def __init__(self, name: str, log: list[str]) -> None:
+        super().__init__(f"{name} tab")
+        self.name, self.log = name, log
+
+    def stop(self) -> None:
+        self.log.append(self.name)
+
+
+def _window(folder: Path, log: list[str] | None = None) -> MainWindow:
+    state = AppState(Settings.in_folder(folder))
+    log = [] if log is None else log
+    return MainWindow(state, tabs={name: _StubTab(name, log) for name in reversed(TAB_NAMES)})
 
 
 @pytest.fixture
 def window(qtbot, qsettings_dir):
-    win = MainWindow(settings=_settings(qsettings_dir))
+    win = _window(qsettings_dir)
     qtbot.addWidget(win)
     win.resize(*WINDOW_SIZE)
     win.show()
@@ -39,10 +55,45 @@ def window(qtbot, qsettings_dir):
     return win
 
 
+_DEMO_JOINTS_M: dict[str, tuple[float, float, float]] = {
+    # Z-up, metres, facing -Y (so the person's left is +X); a relaxed stance with the arms away from the body
+    "pelvis": (0.0, 0.0, 0.95),
+    "right_hip": (-0.10, 0.0, 0.93),
+    "right_knee": (-0.12, -0.03, 0.51),
+    "right_ankle": (-0.14, 0.02, 0.09),
+    "left_hip": (0.10, 0.0, 0.93),
+    "left_knee": (0.12, -0.03, 0.51),
+    "left_ankle": (0.15, 0.03, 0.09),
+    "spine": (0.0, 0.01, 1.19),
+    "thorax": (0.0, 0.01, 1.44),
+    "nose": (0.0, -0.09, 1.58),
+    "head_top": (0.0, -0.01, 1.74),
+    "left_shoulder": (0.18, 0.01, 1.42),
+    "left_elbow": (0.33, 0.02, 1.16),
+    "left_wrist": (0.45, -0.06, 0.94),
+    "right_shoulder": (-0.18, 0.01, 1.42),
+    "right_elbow": (-0.33, -0.04, 1.17),
+    "right_wrist": (-0.36, -0.28, 1.10),
+}
+
+
+def demo_pose(world_up: str = "+z") -> np.ndarray:
+    """A standing adult, ``(17, 3)`` metres, H36M order, at the origin, facing -Y in a Z-up frame, expressed in a
+    world with ``world_up`` up (display = R @ world, so world = R.T @ display)."""
+    pts = np.zeros((NUM_JOINTS, 3))
+    for name, p in _DEMO_JOINTS_M.items():
+        pts[JOINT_INDEX[name]] = p
+    return pts @ UP_AXES[world_up]
+
+
 @pytest.fixture
-def live_view(window, qtbot) -> SkeletonView:
-    window.set_current_tab("Live")
-    view = window.tab("Live").view
+def live_view(qtbot) -> SkeletonView:
+    """A plain SkeletonView showing the demo pose."""
+    view = SkeletonView()
+    qtbot.addWidget(view)
+    view.resize(*WINDOW_SIZE)
+    view.set_skeleton("demo", demo_pose())
+    view.show()
     qtbot.waitExposed(view)
     qtbot.waitUntil(lambda: view.isValid())
     return view
@@ -80,16 +131,9 @@ def _pose_in_world(up: str) -> np.ndarray:
 
 def test_window_has_four_named_tabs_menus_and_status_bar(window):
     assert window.windowTitle() == "CrossView"
+    # given in any order, the tabs show in the app's order
     assert window.tab_names() == list(TAB_NAMES) == ["Live", "Calibration", "Sessions", "Training"]
-    for name in ("Calibration", "Sessions", "Training"):
-        page = window.tab(name)
-        assert isinstance(page, PlaceholderPage)
-        texts = " ".join(lbl.text() for lbl in page.findChildren(QtWidgets.QLabel))
-        assert len(texts) > 300, f"the {name} placeholder should describe what the tab will hold"
-    assert "ChArUco" in " ".join(lbl.text() for lbl in window.tab("Calibration").findChildren(QtWidgets.QLabel))
-    assert "BVH" in " ".join(lbl.text() for lbl in window.tab("Sessions").findChildren(QtWidgets.QLabel))
-    assert "CV-UGCN" in " ".join(lbl.text() for lbl in window.tab("Training").findChildren(QtWidgets.QLabel))
-
+    assert [window.tab(n).text() for n in TAB_NAMES] == [f"{n} tab" for n in TAB_NAMES]
     menus = {a.text().replace("&", ""): a.menu() for a in window.menuBar().actions()}
     assert set(menus) == {"File", "Help"}
     assert [a.text().replace("&", "") for a in menus["File"].actions() if not a.isSeparator()] == [
@@ -100,6 +144,7 @@ def test_window_has_four_named_tabs_menus_and_status_bar(window):
     assert core.__version__ in window.about_text()
     assert window.statusBar().isVisible()
     assert window.status_field("version") == f"CrossView {core.__version__}"
+    assert window.status_field("calibration") == "No calibration loaded"
 
 
 def test_tab_switching_by_api_and_by_clicking(window, qtbot):
@@ -119,12 +164,12 @@ def test_tab_switching_by_api_and_by_clicking(window, qtbot):
         window.set_current_tab("Nope")
 
 
-def test_set_tab_replaces_a_placeholder_in_place(window):
+def test_set_tab_replaces_a_tab_in_place(window):
     window.set_current_tab("Sessions")
-    placeholder = window.tab("Sessions")
+    before = window.tab("Sessions")
     real = QtWidgets.QLabel("real sessions tab")
     old = window.set_tab("Sessions", real)
-    assert old is placeholder and old.parent() is None
+    assert old is before and old.parent() is None
     assert window.tab("Sessions") is real
     assert window.tab_names() == list(TAB_NAMES)
     assert window.current_tab_name() == "Sessions" and window.tab_widget().currentWidget() is real
@@ -134,7 +179,7 @@ def test_set_tab_replaces_a_placeholder_in_place(window):
 
 
 def test_settings_round_trip_restores_geometry_and_tab(qtbot, qsettings_dir):
-    first = MainWindow(settings=_settings(qsettings_dir))
+    first = _window(qsettings_dir)
     qtbot.addWidget(first)
     first.resize(733, 517)
     first.show()
@@ -143,7 +188,7 @@ def test_settings_round_trip_restores_geometry_and_tab(qtbot, qsettings_dir):
     first.close()
     assert (qsettings_dir / "CrossView.ini").is_file()
 
-    second = MainWindow(settings=_settings(qsettings_dir))
+    second = _window(qsettings_dir)
     qtbot.addWidget(second)
     assert second.current_tab_name() == "Training"
     assert (second.width(), second.height()) == (733, 517)
@@ -152,75 +197,58 @@ def test_settings_round_trip_restores_geometry_and_tab(qtbot, qsettings_dir):
     assert second.size() == QtCore.QSize(733, 517)
 
     # a fresh settings file starts on the first tab at the default size
-    third = MainWindow(settings=_settings(qsettings_dir / ".."))
+    third = _window(qsettings_dir / "..")
     qtbot.addWidget(third)
     assert third.current_tab_name() == "Live"
     assert (third.width(), third.height()) != (733, 517)
 
 
 def test_default_settings_never_touch_the_users_real_settings(qtbot, _isolated_qsettings):
-    win = MainWindow()
+    win = MainWindow(AppState())
     qtbot.addWidget(win)
-    path = Path(win.settings().fileName()).resolve()
+    path = Path(win.state.settings.qsettings.fileName()).resolve()
     assert path.is_relative_to(Path(_isolated_qsettings).resolve()), path
     assert not str(path).startswith(str(Path.home() / ".config"))
 
 
-class _LoopingWorker(QtCore.QThread):
-    """A worker that runs until stop() is called."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self._stop = threading.Event()
-        self.ticks = 0
-
-    def run(self) -> None:
-        while not self._stop.wait(0.005):
-            self.ticks += 1
-
+class _FailingTab(_StubTab):
     def stop(self) -> None:
-        self._stop.set()
+        super().stop()
+        raise RuntimeError("stop failed")
 
 
-class _Recorder:
-    def __init__(self, log: list[str], name: str, fail: bool = False) -> None:
-        self.log, self.name, self.fail = log, name, fail
-
-    def stop(self) -> None:
-        self.log.append(self.name)
-        if self.fail:
-            raise RuntimeError("stop failed")
-
-
-def test_closing_stops_registered_workers_newest_first(window, qtbot):
+def test_closing_stops_every_tab_and_then_every_task(qtbot, qsettings_dir):
     log: list[str] = []
-    worker = _LoopingWorker()
-    worker.start()
-    qtbot.waitUntil(lambda: worker.ticks > 0, timeout=5000)
-    window.register_closeable(worker)
-    window.register_closeable(_Recorder(log, "a"))
-    window.register_closeable(_Recorder(log, "b", fail=True))  # one failing must not keep the others alive
-    window.register_closeable(_Recorder(log, "c"))
-    with pytest.raises(TypeError, match="stop"):
-        window.register_closeable(object())
-    window.close()
-    assert log == ["c", "b", "a"]
-    assert worker.isFinished()
-    assert window.closeables() == []
+    state = AppState(Settings.in_folder(qsettings_dir))
+    tabs = {"Live": _StubTab("Live", log), "Sessions": _FailingTab("Sessions", log), "Training": _StubTab("T", log)}
+    win = MainWindow(state, tabs=tabs)
+    qtbot.addWidget(win)
+    win.show()
+    started = threading.Event()
+
+    def endless(progress, cancel):
+        started.set()
+        while not cancel.wait(0.005):
+            progress(0, 0, "working")
+        cancel.raise_if_cancelled()
+
+    task = state.tasks.start(Task(endless, "endless"))
+    assert started.wait(5)
+    win.close()
+    assert log == ["T", "Sessions", "Live"]  # every tab, last first; one failing does not keep the others alive
+    assert task.isFinished() and task.state == "cancelled"
+    with pytest.raises(RuntimeError, match="closing"):
+        state.tasks.start(Task(endless, "too late"))
 
 
-def test_open_calibration_loads_real_file_and_shows_cameras(window, live_view, qtbot):
+def test_open_calibration_loads_real_file_and_shows_cameras(window, qtbot):
     path = require_shared("sessions", "pose2sim_balancing", "Calib_qualisys.toml")
-    with (
-        qtbot.waitSignal(window.calibrationLoaded, timeout=5000) as sig,
-        qtbot.waitSignal(window.calibrationFileChosen, timeout=5000) as chosen,
-    ):
-        window.open_calibration(str(path))
-    assert chosen.args == [str(path)]
-    calib = sig.args[0]
-    assert len(calib.group) == 4 and window.calibration is calib
+    with qtbot.waitSignal(window.state.calibrationChanged, timeout=5000) as sig:
+        calib = window.open_calibration(str(path))
+    assert sig.args[0] is calib and window.state.calibration is calib and len(calib.group) == 4
     assert "Calib_qualisys.toml" in window.status_field("calibration")
-    assert live_view.camera_group() is calib.group
+    assert "cam_01, cam_02, cam_03, cam_04" in window.status_field("calibration")
+    assert window.state.settings.calibration_dir == path.parent
 
 
 def test_open_calibration_with_a_bad_file_reports_the_error(window, tmp_path, monkeypatch):
@@ -228,10 +256,10 @@ def test_open_calibration_with_a_bad_file_reports_the_error(window, tmp_path, mo
     bad.write_text("this is [not toml")
     shown: list[BaseException] = []
     monkeypatch.setattr(window, "show_error", shown.append)
-    assert window.load_calibration_file(str(bad)) is None
+    assert window.open_calibration(str(bad)) is None
     assert len(shown) == 1 and isinstance(shown[0], CrossViewError)
     assert "broken.toml" in str(shown[0])
-    assert window.calibration is None
+    assert window.state.calibration is None
     assert window.status_field("calibration") == "No calibration loaded"
 
 
@@ -246,7 +274,7 @@ def test_run_gui_opens_the_window_and_returns_when_it_closes(qapp, qsettings_dir
             QtCore.QTimer.singleShot(20, close_main_window)
             return
         seen["tab"] = wins[0].current_tab_name()
-        seen["settings"] = wins[0].settings().fileName()
+        seen["settings"] = wins[0].state.settings.qsettings.fileName()
         wins[0].close()
 
     QtCore.QTimer.singleShot(0, close_main_window)

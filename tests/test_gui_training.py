@@ -16,52 +16,29 @@ import numpy as np
 import pytest
 from PySide6 import QtCore, QtWidgets
 
-from app.main_window import MainWindow
-from app.session_workers import set_sessions_root
-from app.training_tab import PAUSED, TRAINING, TrainingTab, format_eta
-from app.training_workers import (
-    Comparison,
-    compare_models,
-    frame_metrics,
-    new_checkpoint_path,
-    npz_frame_count,
-    recent_checkpoints,
-    set_models_folder,
-)
+from app.main_window import MainWindow, Tab
+from app.training.tab import PAUSED, TRAINING, TrainingTab
 from app.widgets.skeleton_view import SKELETON_STYLES
 from core.errors import InputError
 from core.keypoints_io import save_keypoints_npz
-from core.session_ops import import_videos
-from tests.paths import POSE2SIM, need
+from models.evaluate import Comparison, compare_models
+from models.sources import recent_checkpoints
+from tests.test_models_helpers import TRAINING_CAMS
 
 pytestmark = pytest.mark.gui
 
 LEFT = QtCore.Qt.MouseButton.LeftButton
-CAMS = ("cam_01", "cam_04")
-
-
-@pytest.fixture(scope="module")
-def sessions(tmp_path_factory) -> Path:
-    """A sessions root: 'balancing' (cameras 01+04 with real OpenPose 2D) and 'unprocessed' (03+04, no 2D)."""
-    from tests.test_models_helpers import pose2sim_openpose_h36m
-
-    videos = POSE2SIM / "videos"
-    calib = need(POSE2SIM / "Calib_qualisys.toml")
-    root = tmp_path_factory.mktemp("training") / "sessions"
-    root.mkdir()
-    import_videos(need(videos / "cam01.mp4"), need(videos / "cam04.mp4"), calib, root / "balancing", cameras=list(CAMS))
-    import_videos(videos / "cam03.mp4", videos / "cam04.mp4", calib, root / "unprocessed", cameras=["cam_03", "cam_04"])
-    kps, _ = pose2sim_openpose_h36m()
-    save_keypoints_npz(root / "balancing" / "keypoints2d.npz", {c: kps[c] for c in CAMS}, np.arange(100) / 60.0)
-    return root
+CAMS = TRAINING_CAMS
 
 
 @pytest.fixture
-def settings(qsettings_dir, sessions, tmp_path) -> QtCore.QSettings:
-    s = QtCore.QSettings(str(qsettings_dir / "CrossView.ini"), QtCore.QSettings.Format.IniFormat)
-    set_sessions_root(s, sessions)
-    set_models_folder(s, tmp_path / "models")
-    return s
+def sessions(training_sessions) -> Path:
+    return training_sessions
+
+
+@pytest.fixture
+def state(training_state):
+    return training_state
 
 
 def _ready(widget: TrainingTab, qtbot) -> None:
@@ -70,8 +47,8 @@ def _ready(widget: TrainingTab, qtbot) -> None:
 
 
 @pytest.fixture
-def tab(qtbot, settings):
-    widget = TrainingTab(settings=settings)
+def tab(qtbot, state):
+    widget = TrainingTab(state)
     qtbot.addWidget(widget)
     widget.resize(1500, 950)
     widget.show()
@@ -129,7 +106,7 @@ def test_train_pause_stop_continue_compare_and_use(tab, qtbot, tmp_path, session
     # --- Pause, then resume: the Trainer holds, then the next epoch comes ---
     qtbot.mouseClick(tab.pause_button, LEFT)
     assert tab.state() == PAUSED and tab.pause_button.text() == "Resume" and tab.state_chip.text() == "Paused"
-    qtbot.waitUntil(lambda: tab.worker() is not None and tab.worker().trainer_paused(), timeout=30_000)
+    qtbot.waitUntil(lambda: tab.worker() is not None and tab.presenter.trainer_paused(), timeout=30_000)
     with qtbot.waitSignal(tab.epochFinished, timeout=90_000):
         qtbot.mouseClick(tab.pause_button, LEFT)
     assert tab.state() == TRAINING and tab.plots.epochs_plotted() >= 2
@@ -188,6 +165,7 @@ def test_train_pause_stop_continue_compare_and_use(tab, qtbot, tmp_path, session
     with qtbot.waitSignal(tab.modelChosen, timeout=5000) as chosen:
         qtbot.mouseClick(panel.use_button, LEFT)
     assert chosen.args == [str(out)]
+    assert tab.app_state.model.chosen() == out  # the app's active model now (live capture, processing)
 
 
 # --------------------------------------------------------------------------------------------- errors
@@ -270,7 +248,7 @@ def test_add_folder_and_file(tab, qtbot, monkeypatch, tmp_path, sessions):
     assert tab.source_tree.topLevelItem(2).text(0) == "elsewhere  (added)"
 
     # remembered: a new tab lists it again
-    other = TrainingTab(settings=tab._settings)
+    other = TrainingTab(tab.app_state)
     qtbot.addWidget(other)
     qtbot.waitUntil(lambda: len(other.sources()) == 3, timeout=10_000)
     other.stop()
@@ -333,8 +311,8 @@ def test_choices_are_remembered(tab, qtbot, tmp_path):
     tab.set_preset("2d-only")
     tab.set_loss_weight("symmetry", 0.2)  # custom weights
     tab.set_device("cpu")
-    tab._save_settings()
-    again = TrainingTab(settings=tab._settings)
+    tab.save_settings()
+    again = TrainingTab(tab.app_state)  # a new tab on the same settings
     qtbot.addWidget(again)
     _ready(again, qtbot)
     assert again.epochs_spin.value() == 7 and again.batch_spin.value() == 48 and again.device() == "cpu"
@@ -342,9 +320,9 @@ def test_choices_are_remembered(tab, qtbot, tmp_path):
     again.stop()
 
 
-def test_closing_the_window_stops_training_and_keeps_the_model(qtbot, settings):
-    tab = TrainingTab(settings=settings)
-    win = MainWindow(settings=settings, tabs={"Training": tab})
+def test_closing_the_window_stops_training_and_keeps_the_model(qtbot, state):
+    tab = TrainingTab(state)
+    win = MainWindow(state, tabs={"Training": tab})
     qtbot.addWidget(win)
     win.resize(1400, 900)
     win.show()
@@ -355,47 +333,11 @@ def test_closing_the_window_stops_training_and_keeps_the_model(qtbot, settings):
     out = tab.output_path()
     with qtbot.waitSignal(tab.progressed, timeout=90_000):
         assert tab.start()
-    assert tab in win.closeables()
-    win.close()  # stops the closeables: the worker ends after its batch, saving the model and the state
+    assert isinstance(tab, Tab) and tab.worker() in state.tasks.running()  # the window stops both on close
+    win.close()  # stops the tabs and the tasks: training ends after its batch, saving the model and the state
     assert tab.worker() is None or not tab.worker().isRunning()
     from models.checkpoint import load_checkpoint
 
     assert load_checkpoint(out).meta["train_config"]["epochs"] == 200
     assert out.with_name(out.name + ".state.pt").is_file()
     qtbot.waitUntil(lambda: not tab.is_running(), timeout=10_000)
-
-
-# --------------------------------------------------------------------------------------------- helpers
-
-
-def test_helpers(tmp_path, sessions):
-    assert format_eta(None) == "–" and format_eta(12.4) == "12 s" and format_eta(125) == "2:05"
-    assert format_eta(3725) == "1:02:05"
-    a = new_checkpoint_path(tmp_path)
-    a.write_bytes(b"")
-    b = new_checkpoint_path(tmp_path)
-    assert a != b and a.suffix == b.suffix == ".pt" and not b.exists()
-    frames, cams = npz_frame_count(sessions / "balancing" / "keypoints2d.npz")
-    assert frames == 100 and sorted(cams) == sorted(CAMS)
-
-
-def test_frame_metrics_agree_with_the_training_metrics(sessions):
-    """The per-frame figures of the comparison are the per-frame version of models.train.output_metrics."""
-    from models.checkpoint import DEFAULT_CHECKPOINT
-    from models.data import data_from_paths
-    from models.train import coarse_output, output_metrics
-
-    data = data_from_paths([sessions / "balancing"])
-    world = coarse_output(data)
-    reproj, dev = frame_metrics(world, data)
-    assert reproj.shape == dev.shape == (100,)
-    ok = (data.target_conf > 0) & np.isfinite(world).all(-1)[:, None] & np.isfinite(data.target2d).all(-1)
-    n = ok.sum(axis=(1, 2))
-    weighted = np.nansum(reproj * n) / n.sum()  # frames weighted by their measured joints = the global mean
-    assert weighted == pytest.approx(output_metrics(world, data)["reproj_px"], rel=1e-9)
-    assert np.nanmedian(dev) > 0 and np.isfinite(dev).sum() >= 90
-    # the comparison itself, headless: the shipped model against itself changes nothing
-    r = compare_models(sessions / "balancing", None, DEFAULT_CHECKPOINT, device="cpu")
-    assert r is not None and r.metrics["old"] == pytest.approx(r.metrics["new"])
-    np.testing.assert_allclose(r.poses["old"], r.poses["new"], equal_nan=True)
-    assert r.pair == CAMS and r.frames == 100 and r.world_up == "+z"

@@ -8,9 +8,9 @@ import cv2
 import numpy as np
 import pytest
 
+from core.bvh import read_bvh
 from core.camera import convergence_angle_deg
 from core.errors import InputError
-from core.export import read_bvh
 from core.skeleton import JOINT_INDEX, LR_PAIRS, MIRROR, bone_lengths
 from core.up_axis import rotation_to_z_up
 from models import mocap, synthetic

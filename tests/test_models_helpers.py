@@ -53,3 +53,28 @@ def pose2sim_openpose_h36m() -> tuple[dict[str, np.ndarray], Path]:
         raw = load_openpose_folder(root / "openpose_body25b" / f"cam{k}")
         kps[f"cam_0{k}"] = skeleton.from_body25b(raw)
     return kps, root / "Calib_qualisys.toml"
+
+
+#: The two camera pairs of the training sessions: one with the real OpenPose 2D, one not processed.
+TRAINING_CAMS = ("cam_01", "cam_04")
+UNPROCESSED_CAMS = ("cam_03", "cam_04")
+
+
+def pose2sim_training_sessions(root: Path) -> Path:
+    """A sessions root made of the Pose2Sim balancing trial: ``balancing`` (cameras 01 + 04, the real OpenPose 2D
+    written as its keypoints2d.npz, 100 frames) and ``unprocessed`` (03 + 04, no 2D); returns ``root``."""
+    from core.keypoints_io import save_keypoints_npz
+    from core.session.importing import import_videos
+    from tests.paths import need
+
+    data = require_shared(*POSE2SIM)
+    videos = data / "videos"
+    calib = need(data / "Calib_qualisys.toml")
+    root.mkdir(parents=True, exist_ok=True)
+    cams = list(TRAINING_CAMS)
+    import_videos(need(videos / "cam01.mp4"), need(videos / "cam04.mp4"), calib, root / "balancing", cameras=cams)
+    other = list(UNPROCESSED_CAMS)
+    import_videos(videos / "cam03.mp4", videos / "cam04.mp4", calib, root / "unprocessed", cameras=other)
+    kps, _ = pose2sim_openpose_h36m()
+    save_keypoints_npz(root / "balancing" / "keypoints2d.npz", {c: kps[c] for c in cams}, np.arange(100) / 60.0)
+    return root

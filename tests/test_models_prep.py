@@ -1,4 +1,5 @@
-"""Input preparation for CV-UGCN: round trips, missing joints, view combination, numpy/torch twins."""
+"""Input preparation for CV-UGCN: round trips, missing joints, view combination, one definition for numpy and
+torch."""
 
 from __future__ import annotations
 
@@ -58,19 +59,24 @@ def test_prepare_rejects_bad_shape() -> None:
         prep.prepare(np.zeros((4, 16, 3)), np.zeros((1, 2, 3, 3)), np.zeros((1, 2, 3)))
 
 
-def test_torch_twins_match_numpy() -> None:
+def test_the_geometric_steps_compute_the_same_on_torch_tensors() -> None:
+    """One definition for both array kinds: given tensors, the steps return tensors equal to the numpy result."""
     X, _, cams, R, t = _setup()
+    Rt, tt = torch.tensor(np.array(R)), torch.tensor(np.array(t))
     Xc = prep.world_to_cameras(X, R, t)
-    Xt = prep.world_to_cameras_t(torch.tensor(X), torch.tensor(np.array(R)), torch.tensor(np.array(t)))
-    assert np.allclose(Xt.numpy(), Xc)
-    back = prep.cameras_to_world_t(Xt, torch.tensor(np.array(R)), torch.tensor(np.array(t))).numpy()
+    Xt = prep.world_to_cameras(torch.tensor(X), Rt, tt)
+    assert isinstance(Xt, torch.Tensor) and np.allclose(Xt.numpy(), Xc)
+    back = prep.cameras_to_world(Xt, Rt, tt).numpy()
     assert np.allclose(back, X[:, None])
     K = np.broadcast_to(cams.K, (20, 2, 3, 3))
-    assert np.allclose(prep.project_pinhole_t(Xt, torch.tensor(np.array(K))).numpy(), prep.project_pinhole(Xc, K))
+    assert np.allclose(prep.project_pinhole(Xt, torch.tensor(np.array(K))).numpy(), prep.project_pinhole(Xc, K))
     R21, t21 = prep.relative_pose_21(R, t)
-    R21t, t21t = prep.relative_pose_21_t(torch.tensor(np.array(R)), torch.tensor(np.array(t)))
+    R21t, t21t = prep.relative_pose_21(Rt, tt)
     assert np.allclose(R21t.numpy(), R21) and np.allclose(t21t.numpy(), t21)
     assert np.allclose(np.einsum("fij,fnj->fni", R21, Xc[:, 0]) + t21[:, None], Xc[:, 1])
+    p = prep.prepare(X, R, t)
+    restored = prep.restore(torch.tensor(p.x), torch.tensor(p.root)).numpy()
+    assert np.allclose(restored, prep.restore(p.x, p)) and np.allclose(restored, Xc)
 
 
 def test_pinhole_projection_matches_the_camera_model_without_distortion() -> None:

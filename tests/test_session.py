@@ -20,37 +20,35 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from cli import _load_refine_hook
 from core.calibration_io import load_calibration, save_calibration
 from core.camera import Camera, CameraGroup
 from core.capture import Frame, SimulatedCamera, SourceState
 from core.detection import Detection
 from core.errors import InputError, SessionError
+from core.jobs import Cancelled
 from core.pipeline import LivePipeline
-from core.recorder import SessionRecorder
-from core.session import (
+from core.session.avi import MjpegAviWriter, count_video_frames
+from core.session.exporting import export_session
+from core.session.importing import import_videos
+from core.session.journal import Poses, read_journal, write_npz
+from core.session.layout import (
     JOURNAL_FILE,
     PAIRS_FILE,
     POSES_FILE,
     SESSION_FILE,
     TIMESTAMPS_FILE,
     CameraInfo,
-    MjpegAviWriter,
-    PairTable,
-    Poses,
-    Session,
     SessionMeta,
-    count_video_frames,
-    find_unfinished,
-    is_recording_live,
-    pairs_bytes,
-    read_journal,
-    recover,
-    session_sources,
-    timestamps_bytes,
     write_json_atomic,
-    write_npz,
 )
-from core.session_ops import export_session, import_videos, process_session
+from core.session.lock import is_recording_live
+from core.session.processing import process_session
+from core.session.recorder import SessionRecorder
+from core.session.recovery import find_unfinished, recover
+from core.session.session import Session
+from core.session.sources import session_sources
+from core.session.tables import PairTable, pairs_bytes, timestamps_bytes
 from core.sync import LiveSynchronizer, pair_timestamps
 from tests.test_pipeline import SIZE, _factory, _rig, _truth
 
@@ -173,7 +171,7 @@ _CHILD = """
 import sys, threading
 sys.path.insert(0, {repo!r})
 from core.pipeline import LivePipeline
-from core.recorder import SessionRecorder
+from core.session.recorder import SessionRecorder
 from tests.test_pipeline import _factory, _rig, _sources
 group = _rig()
 pipe = LivePipeline(_sources(), group, detector_factory=_factory(group))
@@ -438,7 +436,7 @@ def test_import_process_with_a_refine_hook_and_export(synthetic, tmp_path):
     group, calib, (va, vb, _) = synthetic
     out = tmp_path / "imported"
     summary = import_videos(va, vb, calib, out)
-    assert summary["pairs"] == 20 and summary["pairing"] == "index" and summary["frames"] == {"left": 20, "right": 20}
+    assert summary.pairs == 20 and summary.pairing == "index" and summary.frames == {"left": 20, "right": 20}
     s = Session.open(out)
     assert s.meta.origin == "imported" and s.meta.status == "complete" and s.meta.fps == 30
     assert [f.read_bytes() for f in (out / "left.avi", out / "right.avi")] == [va.read_bytes(), vb.read_bytes()]
@@ -452,10 +450,10 @@ def test_import_process_with_a_refine_hook_and_export(synthetic, tmp_path):
         detector_factory=_band_factory(group),
         progress=lambda d, t, m: calls.append((d, t)),
     )
-    assert result["frames"] == 20 and result["frames_with_3d"] == 20 and result["percent_with_3d"] == 100.0
-    assert result["refined"] and result["model"] == "fake-ugcn" and result["median_reprojection_error_px"] < 1e-6
-    assert result["seconds_per_100_frames"] > 0 and calls[-1] == (20, 20)
-    json.dumps(result)
+    assert result.frames == 20 and result.frames_with_3d == 20 and result.percent_with_3d == 100.0
+    assert result.refined and result.model == "fake-ugcn" and result.median_reprojection_error_px < 1e-6
+    assert result.seconds_per_100_frames > 0 and calls[-1] == (20, 20)
+    json.dumps(result.to_dict())
     poses = Session.open(out).poses()
     assert poses is not None and poses.source == "processed"
     truth = np.stack([_truth(k) for k in range(20)])
@@ -465,11 +463,11 @@ def test_import_process_with_a_refine_hook_and_export(synthetic, tmp_path):
     assert Session.open(out).meta.processing["frames_with_3d"] == 20
 
     e = export_session(out, "json", tmp_path / "m.json", which="coarse")
-    assert e["up_axis"] == "-y" and e["frames_with_3d"] == 20  # both rig cameras have image-up along world -y
+    assert e.up_axis == "-y" and e.frames_with_3d == 20  # both rig cameras have image-up along world -y
     data = json.loads((tmp_path / "m.json").read_text())
     assert len(json.dumps(data)) > 100
     e2 = export_session(out, "trc", tmp_path / "m.trc")
-    assert e2["which"] == "refined"
+    assert e2.which == "refined"
 
 
 def test_import_with_crossview_timestamps_pairs_by_time(synthetic, tmp_path, monkeypatch):
@@ -486,7 +484,7 @@ def test_import_with_crossview_timestamps_pairs_by_time(synthetic, tmp_path, mon
     (tmp_path / "ts.csv").write_text("\n".join(lines) + "\n")
     out = tmp_path / "timed"
     summary = import_videos(va, vb, calib, out, timestamps=tmp_path / "ts.csv")
-    assert summary["pairing"] == "timestamps" and any("taken as" in w for w in summary["warnings"])
+    assert summary.pairing == "timestamps" and any("taken as" in w for w in summary.warnings)
     s = Session.open(out)
     ts = s.check()
     np.testing.assert_array_equal(ts["left"], t_a)
@@ -498,8 +496,8 @@ def test_import_with_crossview_timestamps_pairs_by_time(synthetic, tmp_path, mon
 
     # no refinement model importable: processing goes on without it and says so
     monkeypatch.setitem(sys.modules, "models.refiner", None)
-    r = process_session(out, detector_factory=_band_factory(group))
-    assert not r["refined"] and r["refinement"].startswith("skipped") and r["frames"] == len(pairs)
+    r = process_session(out, detector_factory=_band_factory(group), refine_loader=_load_refine_hook)
+    assert not r.refined and r.refinement.startswith("skipped") and r.frames == len(pairs)
     assert Session.open(out).poses().refined is None
 
 
@@ -508,10 +506,15 @@ def test_processing_can_be_cancelled_and_writes_nothing(synthetic, tmp_path):
     out = tmp_path / "s"
     import_videos(va, vb, calib, out)
     cancel = threading.Event()
-    r = process_session(
-        out, refine=False, detector_factory=_band_factory(group), cancel=cancel, progress=lambda d, t, m: cancel.set()
-    )
-    assert r["cancelled"] and r["frames_done"] < 20
+    calls = []
+
+    def progress(done, total, message=""):
+        calls.append(done)
+        cancel.set()
+
+    with pytest.raises(Cancelled):
+        process_session(out, refine=False, detector_factory=_band_factory(group), cancel=cancel, progress=progress)
+    assert max(calls) < 20  # it stopped before every pair was processed
     assert not (out / POSES_FILE).exists()
     with pytest.raises(SessionError, match="process"):
         export_session(out, "trc", tmp_path / "x.trc")
@@ -536,7 +539,7 @@ def test_export_formats_of_a_processed_session(tmp_path, fmt):
     meta = SessionMeta([CameraInfo(n, f"{n}.avi", 64, 48, 30.0, P) for n in group.names], fps=30.0, status="complete")
     write_json_atomic(s_dir / SESSION_FILE, meta.to_dict())
     e = export_session(s_dir, fmt, tmp_path / f"m.{fmt}")
-    assert e["up_axis"] == "-y" and e["up_axis_reason"] == "from the calibration" and e["frames_with_3d"] == P
+    assert e.up_axis == "-y" and e.up_axis_reason == "from the calibration" and e.frames_with_3d == P
     assert (tmp_path / f"m.{fmt}").stat().st_size > 100
 
 

@@ -12,11 +12,14 @@ from core import skeleton as sk
 from core.calibration_io import save_calibration
 from core.camera import Camera, CameraGroup, rodrigues_to_matrix
 from core.capture import SourceState
-from core.session import Session, session_sources
-from core.session_ops import export_session, import_videos, process_session
+from core.session.exporting import export_session
+from core.session.importing import import_videos
+from core.session.processing import process_session
+from core.session.session import Session
+from core.session.sources import session_sources
 from core.sync import synchronize
 from tests.paths import CALISCOPE, POSE2SIM, need
-from tests.test_pipeline import _reference12
+from tests.pose2sim_reference import reference12
 from tests.trc_reader import read_trc
 
 
@@ -24,23 +27,23 @@ def test_import_process_and_export_the_pose2sim_trial_matches_the_reference(tmp_
     videos = [need(POSE2SIM / "videos" / f"cam{c}.mp4") for c in ("01", "04")]
     out = tmp_path / "balancing"
     summary = import_videos(*videos, POSE2SIM / "Calib_qualisys.toml", out, cameras=["cam_01", "cam_04"])
-    assert summary["pairs"] == 100 and summary["pairing"] == "index" and summary["fps"] == 60.0
-    assert any("crop" in w for w in summary["warnings"])  # 1080-wide video, 1088-wide calibration
+    assert summary.pairs == 100 and summary.pairing == "index" and summary.fps == 60.0
+    assert any("crop" in w for w in summary.warnings)  # 1080-wide video, 1088-wide calibration
 
     result = process_session(out, refine=False)
-    json.dumps(result)
-    assert result["frames"] == 100 and result["percent_with_3d"] >= 95.0
-    assert result["median_reprojection_error_px"] < 15.0 and result["refinement"] == "disabled"
-    assert result["seconds_per_100_frames"] > 0
+    json.dumps(result.to_dict())
+    assert result.frames == 100 and result.percent_with_3d >= 95.0
+    assert result.median_reprojection_error_px < 15.0 and result.refinement == "disabled"
+    assert result.seconds_per_100_frames > 0
 
     e = export_session(out, "trc", tmp_path / "balancing.trc")
-    assert e["up_axis"] == "+z" and e["up_axis_reason"] == "inferred from the cameras" and e["which"] == "coarse"
+    assert e.up_axis == "+z" and e.up_axis_reason == "inferred from the cameras" and e.which == "coarse"
     names, time_s, pts, header = read_trc(tmp_path / "balancing.trc")
     assert header["Units"] == "m" and header["DataRate"] == "60" and len(pts) == 100
     np.testing.assert_allclose(time_s, np.arange(100) / 60, atol=1e-6)
     # TRC and reference are Y-up with X, Y, Z = the calibration frame's Y, Z, X: compare in the calibration frame
     ours = pts[..., [2, 0, 1]][:, [names.index(sk.MARKER_NAMES[j]) for j in sk.SHARED_12]]
-    median_mm = float(np.nanmedian(np.linalg.norm(ours - _reference12(), axis=-1)) * 1000)
+    median_mm = float(np.nanmedian(np.linalg.norm(ours - reference12(), axis=-1)) * 1000)
     assert median_mm <= 60.0, median_mm
 
     kps = Session.open(out).keypoints()
@@ -61,7 +64,7 @@ def test_import_a_real_webcam_pair_with_caliscope_timestamps(tmp_path):
     calib = save_calibration(tmp_path / "rig.toml", _caliscope_rig())
     out = tmp_path / "charuco"
     summary = import_videos(*videos, calib, out, timestamps=ts_csv)
-    assert summary["pairing"] == "timestamps" and summary["frames"] == {"cam_0": 111, "cam_1": 111}
+    assert summary.pairing == "timestamps" and summary.frames == {"cam_0": 111, "cam_1": 111}
     s = Session.open(out)
     ts = s.check()
 
@@ -78,7 +81,7 @@ def test_import_a_real_webcam_pair_with_caliscope_timestamps(tmp_path):
     sync_b = [by_cam["1"][i]["sync_index"] for i in pairs.index_b]
     agree = np.mean([a == b for a, b in zip(sync_a, sync_b, strict=True)])
     assert len(pairs) >= 100 and agree >= 0.95, (len(pairs), agree)
-    assert np.abs(pairs.skew_ms).max() <= summary["tolerance_ms"]
+    assert np.abs(pairs.skew_ms).max() <= summary.tolerance_ms
 
     # replayed with its original timestamps, the synchroniser forms exactly pairs.csv again
     frames = []

@@ -10,23 +10,7 @@ from core.camera import Camera, CameraGroup, rodrigues_to_matrix
 from core.keypoints_io import load_openpose_folder
 from core.triangulation import dlt, triangulate
 from tests.paths import POSE2SIM, need
-from tests.trc_reader import read_trc
-
-# reference TRC marker for each of the 12 joints H36M shares exactly with BODY_25B
-TRC_NAMES = {
-    1: "RHip",
-    2: "RKnee",
-    3: "RAnkle",
-    4: "LHip",
-    5: "LKnee",
-    6: "LAnkle",
-    11: "LShoulder",
-    12: "LElbow",
-    13: "LWrist",
-    14: "RShoulder",
-    15: "RElbow",
-    16: "RWrist",
-}
+from tests.pose2sim_reference import reference12
 
 
 @pytest.fixture(scope="module")
@@ -35,10 +19,7 @@ def pose2sim():
     kp = np.stack(
         [sk.from_body25b(load_openpose_folder(POSE2SIM / "openpose_body25b" / f"cam{i}")) for i in range(1, 5)]
     )
-    names, _, ref, _ = read_trc(POSE2SIM / "reference_pose2sim_4cam.trc")
-    ref_world = ref[..., [2, 0, 1]]  # the TRC's X, Y, Z are the calibration frame's Y, Z, X
-    ref12 = ref_world[:, [names.index(TRC_NAMES[j]) for j in sk.SHARED_12]]
-    return cal.group, kp, ref12
+    return cal.group, kp, reference12()
 
 
 def _median_mm(points, ref12):

@@ -1,4 +1,4 @@
-"""A plain, independent TRC parser for tests (does not share code with core/export.py)."""
+"""A plain, independent TRC parser for tests (does not share code with core/export/)."""
 
 from __future__ import annotations
 

@@ -1,12 +1,16 @@
-"""Helpers shared by the screenshot tools: wait on a condition while Qt runs, grab a window's screen pixels."""
+"""Helpers shared by the screenshot tools: their options, waiting on a condition while Qt runs, grabbing a
+window's screen pixels."""
 
 from __future__ import annotations
 
+import argparse
 import time
 from collections.abc import Callable
 from pathlib import Path
 
 from PySide6 import QtCore, QtWidgets
+
+REPO = Path(__file__).resolve().parent.parent
 
 
 def wait(app: QtWidgets.QApplication, until: Callable[[], bool], timeout_s: float) -> bool:
@@ -23,3 +27,19 @@ def grab(win: QtWidgets.QWidget, path: Path) -> None:
     """Save the window's screen pixels (``QWidget.grab`` misses what is painted over GL views)."""
     win.screen().grabWindow(win.winId()).save(str(path))
     print(path)
+
+
+def screenshot_parser(description: str, size: str = "1440x900") -> argparse.ArgumentParser:
+    """The screenshot tools' common options: ``--out`` (default ``docs/screenshots``) and ``--size WxH``."""
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--out", default=str(REPO / "docs" / "screenshots"), help="output folder")
+    parser.add_argument("--size", default=size, help="window size WxH in pixels")
+    return parser
+
+
+def output_and_size(args: argparse.Namespace) -> tuple[Path, tuple[int, int]]:
+    """The output folder (created) and the window size ``(w, h)`` px of parsed :func:`screenshot_parser` options."""
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    w, h = (int(v) for v in args.size.lower().split("x"))
+    return out, (w, h)

@@ -12,7 +12,6 @@ Settings go to a temporary folder, never the user's.
 
 from __future__ import annotations
 
-import argparse
 import sys
 import tempfile
 import time
@@ -22,30 +21,29 @@ REPO = Path(__file__).resolve().parent.parent
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
-from PySide6 import QtCore  # noqa: E402
-
 from app.gui import create_application  # noqa: E402
-from app.live_tab import MAIN_SKELETON, LiveTab  # noqa: E402
-from app.main_window import MainWindow  # noqa: E402
+from app.live.tab import MAIN_SKELETON, LiveTab  # noqa: E402
+from app.settings import Settings  # noqa: E402
+from app.state import AppState  # noqa: E402
+from app.tabs import build_main_window  # noqa: E402
 from tools.screens import grab as _grab  # noqa: E402
+from tools.screens import output_and_size, screenshot_parser  # noqa: E402
 from tools.screens import wait as _wait  # noqa: E402
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", default=str(REPO / "docs" / "screenshots"), help="output folder")
-    parser.add_argument("--size", default="1440x900", help="window size WxH in pixels")
+    parser = screenshot_parser(__doc__.splitlines()[0])
     parser.add_argument("--run-s", type=float, default=12.0, help="seconds of demo before the shot (plot history)")
     args = parser.parse_args(argv)
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    w, h = (int(v) for v in args.size.lower().split("x"))
+    out, (w, h) = output_and_size(args)
 
     app = create_application()
     with tempfile.TemporaryDirectory() as tmp:
-        settings = QtCore.QSettings(str(Path(tmp) / "CrossView.ini"), QtCore.QSettings.Format.IniFormat)
-        tab = LiveTab(settings=settings, device_lister=lambda: [])
-        win = MainWindow(settings=settings, tabs={"Live": tab})
+        state = AppState(Settings.in_folder(tmp))
+        state.set_sessions_root(Path(tmp) / "sessions")
+        win = build_main_window(state)
+        tab = win.tab("Live")
+        assert isinstance(tab, LiveTab)
         win.resize(w, h)
         win.show()
         win.set_current_tab("Live")

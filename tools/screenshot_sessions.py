@@ -15,7 +15,6 @@ what is painted over GL. Settings go to a temporary folder, never the user's.
 
 from __future__ import annotations
 
-import argparse
 import sys
 import tempfile
 import time
@@ -25,52 +24,50 @@ REPO = Path(__file__).resolve().parent.parent
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
-from PySide6 import QtCore  # noqa: E402
-
 from app.gui import create_application  # noqa: E402
-from app.live_tab import MAIN_SKELETON  # noqa: E402
-from app.main_window import MainWindow  # noqa: E402
-from app.session_workers import set_sessions_root  # noqa: E402
-from app.tabs import connect_tabs, create_tabs  # noqa: E402
+from app.live.tab import MAIN_SKELETON  # noqa: E402
+from app.settings import Settings  # noqa: E402
+from app.state import AppState  # noqa: E402
+from app.tabs import build_main_window  # noqa: E402
 from tools.screens import grab as _grab  # noqa: E402
+from tools.screens import output_and_size, screenshot_parser  # noqa: E402
 from tools.screens import wait as _wait  # noqa: E402
 
 
 def _make_sessions(root: Path) -> None:
-    from core.session_ops import import_videos, process_session
-    from tests.paths import POSE2SIM, need
+    from bench.shared import POSE2SIM
+    from core.session.importing import import_videos
+    from core.session.processing import process_session
+    from models.refiner import load_refine_hook
 
-    calib = need(POSE2SIM / "Calib_qualisys.toml")
+    calib = POSE2SIM / "Calib_qualisys.toml"
     videos = POSE2SIM / "videos"
+    if not calib.is_file():
+        raise SystemExit(f"the Pose2Sim trial '{POSE2SIM}' is absent; set CROSSVIEW_SHARED_DATA to the shared data.")
     for a, b, process in (("01", "04", True), ("03", "04", False)):
         out = root / f"balancing_cam{a}-cam{b}"
         import_videos(videos / f"cam{a}.mp4", videos / f"cam{b}.mp4", calib, out, cameras=[f"cam_{a}", f"cam_{b}"])
         if process:
-            summary = process_session(out, refine=True)
-            pct, how = summary["percent_with_3d"], summary["refinement"]
+            summary = process_session(out, refine=True, refine_loader=load_refine_hook)
+            pct, how = summary.percent_with_3d, summary.refinement
             print(f"processed {out.name}: {pct:.0f}% with 3D, refinement {how}")
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", default=str(REPO / "docs" / "screenshots"), help="output folder")
-    parser.add_argument("--size", default="1440x900", help="window size WxH in pixels")
+    parser = screenshot_parser(__doc__.splitlines()[0])
     parser.add_argument("--record-s", type=float, default=5.0, help="seconds of demo to record")
     parser.add_argument("--pair", type=int, default=52, help="pair shown in the replay screenshot")
     args = parser.parse_args(argv)
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    w, h = (int(v) for v in args.size.lower().split("x"))
+    out, (w, h) = output_and_size(args)
 
     app = create_application()
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp) / "sessions"
         root.mkdir()
         _make_sessions(root)
-        settings = QtCore.QSettings(str(Path(tmp) / "CrossView.ini"), QtCore.QSettings.Format.IniFormat)
-        set_sessions_root(settings, root)
-        win = MainWindow(settings=settings, tabs=create_tabs(settings))
-        connect_tabs(win)
+        state = AppState(Settings.in_folder(tmp))
+        state.set_sessions_root(root)
+        win = build_main_window(state)
         win.resize(w, h)
         win.show()
         live, sessions = win.tab("Live"), win.tab("Sessions")
@@ -90,7 +87,7 @@ def main(argv: list[str] | None = None) -> int:
         _grab(win, out / "sessions_record.png")
         record.button.click()
         _wait(app, lambda: record.state == "idle", 30)
-        live.controller.stop()
+        live.presenter.stop()
         _wait(app, lambda: live.state == "idle", 15)
 
         # --- the list ---

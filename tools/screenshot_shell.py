@@ -4,15 +4,14 @@ Run under an X server with OpenGL (Xvfb + Mesa is fine)::
 
     xvfb-run -a -s "-screen 0 1600x1000x24" python -m tools.screenshot_shell [--out docs/screenshots]
 
-Writes ``main_window_live.png`` and one PNG per placeholder tab; with the shared real data present,
-also ``skeleton_view_real.png``: the Pose2Sim 4-camera rig (Qualisys calibration) and one frame of
-OpenPose keypoints triangulated from 2 views (coarse) and from all 4 views (reference), in metres.
+Writes ``main_window_<tab>.png`` for each tab of the real window (first run: empty sessions folder); with the
+shared real data present, also ``skeleton_view_real.png``: the Pose2Sim 4-camera rig (Qualisys calibration) and
+one frame of OpenPose keypoints triangulated from 2 views (coarse) and from all 4 views (reference), in metres.
 Settings go to a temporary folder, never the user's.
 """
 
 from __future__ import annotations
 
-import argparse
 import sys
 import tempfile
 from pathlib import Path
@@ -21,11 +20,14 @@ REPO = Path(__file__).resolve().parent.parent
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
-from PySide6 import QtCore, QtWidgets  # noqa: E402
+from PySide6 import QtWidgets  # noqa: E402
 
 from app.gui import create_application  # noqa: E402
-from app.main_window import MainWindow  # noqa: E402
+from app.settings import Settings  # noqa: E402
+from app.state import AppState  # noqa: E402
+from app.tabs import build_main_window  # noqa: E402
 from app.widgets.skeleton_view import SkeletonView  # noqa: E402
+from tools.screens import output_and_size, screenshot_parser  # noqa: E402
 
 
 def _settle(app: QtWidgets.QApplication, rounds: int = 20) -> None:
@@ -34,7 +36,7 @@ def _settle(app: QtWidgets.QApplication, rounds: int = 20) -> None:
 
 
 def _shared_data() -> Path:
-    from tests.paths import SHARED_DATA
+    from bench.shared import SHARED_DATA
 
     return SHARED_DATA
 
@@ -66,18 +68,15 @@ def real_frame_scene(view, frame: int = 50) -> bool:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", default=str(REPO / "docs" / "screenshots"), help="output folder")
-    parser.add_argument("--size", default="1440x900", help="window size WxH in pixels")
+    parser = screenshot_parser(__doc__.splitlines()[0])
     args = parser.parse_args(argv)
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    w, h = (int(v) for v in args.size.lower().split("x"))
+    out, (w, h) = output_and_size(args)
 
     app = create_application()
     with tempfile.TemporaryDirectory() as tmp:
-        settings = QtCore.QSettings(str(Path(tmp) / "CrossView.ini"), QtCore.QSettings.Format.IniFormat)
-        win = MainWindow(settings=settings)
+        state = AppState(Settings.in_folder(tmp))
+        state.set_sessions_root(Path(tmp) / "sessions")
+        win = build_main_window(state)
         win.resize(w, h)
         win.show()
         _settle(app)

@@ -15,7 +15,6 @@ with the shipped one on the held-out pair and writes ``training_compare.png``. S
 
 from __future__ import annotations
 
-import argparse
 import sys
 import tempfile
 from pathlib import Path
@@ -25,14 +24,15 @@ if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
 import numpy as np  # noqa: E402
-from PySide6 import QtCore  # noqa: E402
 
 from app.gui import create_application  # noqa: E402
-from app.main_window import MainWindow  # noqa: E402
-from app.session_workers import set_sessions_root  # noqa: E402
-from app.tabs import connect_tabs, create_tabs  # noqa: E402
-from app.training_tab import TrainingTab  # noqa: E402
+from app.settings import Settings  # noqa: E402
+from app.state import AppState  # noqa: E402
+from app.tabs import build_main_window  # noqa: E402
+from app.training.tab import TrainingTab  # noqa: E402
+from bench.shared import POSE2SIM  # noqa: E402
 from tools.screens import grab as _grab  # noqa: E402
+from tools.screens import output_and_size, screenshot_parser  # noqa: E402
 from tools.screens import wait as _wait  # noqa: E402
 
 TRAIN_PAIRS = (("01", "04"), ("03", "04"), ("02", "03"))
@@ -43,10 +43,9 @@ UNPROCESSED = ("02", "04")
 def _make_sessions(root: Path) -> dict[str, Path]:
     from core import skeleton
     from core.keypoints_io import load_openpose_folder, save_keypoints_npz
-    from core.session_ops import import_videos
-    from tests.paths import POSE2SIM, need
+    from core.session.importing import import_videos
 
-    calib = need(POSE2SIM / "Calib_qualisys.toml")
+    calib = POSE2SIM / "Calib_qualisys.toml"
     videos = POSE2SIM / "videos"
     kps = {
         f"cam_0{k}": skeleton.from_body25b(load_openpose_folder(POSE2SIM / "openpose_body25b" / f"cam{k}"))
@@ -66,29 +65,24 @@ def _make_sessions(root: Path) -> dict[str, Path]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", default=str(REPO / "docs" / "screenshots"), help="output folder")
-    parser.add_argument("--size", default="1600x1000", help="window size WxH in pixels")
+    parser = screenshot_parser(__doc__.splitlines()[0], size="1600x1000")
     parser.add_argument("--epochs", type=int, default=40, help="epochs set in the tab")
     parser.add_argument("--shot-after", type=int, default=9, help="epochs done when the running screenshot is taken")
     parser.add_argument("--batch", type=int, default=32, help="batch size set in the tab")
     args = parser.parse_args(argv)
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    w, h = (int(v) for v in args.size.lower().split("x"))
+    out, (w, h) = output_and_size(args)
 
+    if not (POSE2SIM / "Calib_qualisys.toml").is_file():
+        print(f"the Pose2Sim session is missing ({POSE2SIM}); set CROSSVIEW_SHARED_DATA", file=sys.stderr)
+        return 2
     app = create_application()
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp) / "CrossView" / "sessions"
         root.mkdir(parents=True)
         sessions = _make_sessions(root)
-        settings = QtCore.QSettings(str(Path(tmp) / "CrossView.ini"), QtCore.QSettings.Format.IniFormat)
-        set_sessions_root(settings, root)
-        tabs = create_tabs(settings)
-        if "Training" not in tabs:
-            tabs["Training"] = TrainingTab(settings=settings)
-        win = MainWindow(settings=settings, tabs=tabs)
-        connect_tabs(win, settings)
+        state = AppState(Settings.in_folder(tmp))
+        state.set_sessions_root(root)
+        win = build_main_window(state)
         win.resize(w, h)
         win.show()
         win.set_current_tab("Training")

@@ -27,20 +27,21 @@ if str(REPO) not in sys.path:
 
 from PySide6 import QtCore, QtGui, QtWidgets  # noqa: E402
 
-from app.calibration_tab import CalibrationTab  # noqa: E402
-from app.calibration_wizard import PAGE_BOARD, PAGE_CAM0, PAGE_CAM1, PAGE_RESULTS, PAGE_STEREO  # noqa: E402
+from app.calibration.board_dialog import PrintBoardDialog  # noqa: E402
+from app.calibration.tab import CalibrationTab  # noqa: E402
+from app.calibration.wizard import PAGE_BOARD, PAGE_CAM0, PAGE_CAM1, PAGE_RESULTS, PAGE_STEREO  # noqa: E402
 from app.gui import create_application  # noqa: E402
-from tests.paths import CALISCOPE  # noqa: E402
+from app.settings import Settings  # noqa: E402
+from app.state import AppState  # noqa: E402
+from bench.shared import CALISCOPE  # noqa: E402
+from tools.screens import wait  # noqa: E402
 
 WIZARD_SIZE = (1500, 940)
 
 
 def wait_until(app: QtWidgets.QApplication, cond: Callable[[], bool], timeout_s: float = 60.0, what: str = "") -> None:
-    deadline = time.monotonic() + timeout_s
-    while not cond():
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"timed out waiting for {what or cond}")
-        app.processEvents(QtCore.QEventLoop.ProcessEventsFlag.AllEvents, 50)
+    if not wait(app, cond, timeout_s):
+        raise TimeoutError(f"timed out waiting for {what or cond}")
 
 
 def settle(app: QtWidgets.QApplication, ms: int = 300) -> None:
@@ -63,7 +64,7 @@ def grab(app: QtWidgets.QApplication, widget: QtWidgets.QWidget, path: Path) -> 
 
 def mid_capture(app, page, cams: int, min_kept: int) -> None:
     """Wait until the page shows a found board and ``min_kept`` kept views, then pause on such a frame."""
-    w = page.worker
+    capture = page.presenter  # the presenter runs the page's capture
 
     def kept() -> int:
         st = page.run().session.state()
@@ -77,14 +78,14 @@ def mid_capture(app, page, cams: int, min_kept: int) -> None:
         return pkt is not None and bool(pkt.detections) and all(d.found for d in pkt.detections)
 
     wait_until(app, lambda: kept() >= min_kept and showing_board(), 90, "a kept view with the board shown")
-    w.set_paused(True)
+    capture.set_paused(True)
     settle(app, 200)
     if not showing_board():  # a frame without the board slipped in: step until one with it is shown
         for _ in range(200):
-            w.set_paused(False)
+            capture.set_paused(False)
             wait_until(app, lambda: True, 1)
             settle(app, 30)
-            w.set_paused(True)
+            capture.set_paused(True)
             settle(app, 80)
             if showing_board():
                 break
@@ -106,9 +107,9 @@ def main(argv: list[str] | None = None) -> int:
         for scope in (QtCore.QSettings.Scope.UserScope, QtCore.QSettings.Scope.SystemScope):
             QtCore.QSettings.setPath(fmt, scope, str(tmp))
     app = create_application([])
-    settings = QtCore.QSettings(str(tmp / "CrossView.ini"), QtCore.QSettings.Format.IniFormat)
+    state = AppState(Settings.in_folder(tmp))
 
-    tab = CalibrationTab(settings=settings)
+    tab = CalibrationTab(state)
     tab.resize(*WIZARD_SIZE)
     wiz = tab.open_wizard()
     wiz.resize(*WIZARD_SIZE)
@@ -130,8 +131,6 @@ def main(argv: list[str] | None = None) -> int:
     p2.load_board_file(str(CALISCOPE / "charuco.toml"))
     settle(app, 300)
     grab(app, wiz, out / "wizard_2_board.png")
-    from app.board_dialog import PrintBoardDialog
-
     dlg = PrintBoardDialog(p2.board(), wiz)
     dlg.show()
     settle(app, 400)
@@ -142,21 +141,21 @@ def main(argv: list[str] | None = None) -> int:
     # 3, 4: each camera's lens, caught mid-capture, then played to the end
     for pid, name in ((PAGE_CAM0, "wizard_3_camera1.png"), (PAGE_CAM1, "wizard_4_camera2.png")):
         page = wiz.page(pid)
-        wait_until(app, lambda p=page: p.worker is not None, 10, "the capture to start")
+        wait_until(app, page.capturing, 10, "the capture to start")
         mid_capture(app, page, 1, 4)
         grab(app, wiz, out / name)
-        page.worker.set_paused(False)
-        page.worker.set_auto(True)
+        wiz.presenter.set_paused(False)
+        wiz.presenter.set_auto(True)
         wait_until(app, lambda p=page: p.stream_ended and not p.capturing(), 120, "the end of the recording")
         wait_until(app, page.isComplete, 5, "enough views")
         wiz.next()
 
     # 5: stereo pairs, mid-capture
     p5 = wiz.page(PAGE_STEREO)
-    wait_until(app, lambda: p5.worker is not None, 10, "the stereo capture")
+    wait_until(app, p5.capturing, 10, "the stereo capture")
     mid_capture(app, p5, 2, 4)
     grab(app, wiz, out / "wizard_5_stereo.png")
-    p5.worker.set_paused(False)
+    wiz.presenter.set_paused(False)
     wait_until(app, lambda: p5.stream_ended and not p5.capturing(), 120, "the end of the stereo recording")
     wait_until(app, p5.isComplete, 5, "enough pairs")
     wiz.next()

@@ -92,6 +92,17 @@ class Palette:
     term_bone_length: str = "#c792ea"
     term_symmetry: str = "#4dd0c4"
     term_temporal: str = "#f2d16b"
+    # calibration (wizard and tab): picture overlays and the board corners in 3D
+    frame_chip: str = "#0f1116"
+    corner_outline: str = "#0a0a0a"
+    board_corners: str = "#73cc8c"
+    board_corners_shown: str = "#f266f2"
+    # sessions (list, replay, export): the replay's plot series
+    median_series: str = "#828896"
+    bone_1: str = "#3ea6f5"
+    bone_2: str = "#f0785a"
+    bone_3: str = "#78d28c"
+    bone_4: str = "#c88cf0"
 
     def __getitem__(self, name: str) -> str:
         try:

@@ -1,4 +1,5 @@
-"""Small pieces shared by the tabs: non-blocking message boxes, status-bar messages, window registration."""
+"""Non-blocking message boxes for the tabs: :class:`MessageBoxSlot` (status-bar messages go through
+:meth:`app.state.AppState.say`)."""
 
 from __future__ import annotations
 
@@ -36,23 +37,3 @@ class MessageBoxSlot:
 
     def _forget(self, *_: object) -> None:
         self._box = None
-
-
-def status_message(widget: QtWidgets.QWidget, text: str, timeout_ms: int = 5000) -> None:
-    """Show ``text`` in the main window's status bar, when the widget sits in one."""
-    win = widget.window()
-    show = getattr(win, "show_message", None)
-    if callable(show) and win is not widget:
-        show(text, timeout_ms)
-
-
-def register_with_window(widget: QtWidgets.QWidget) -> None:
-    """Register ``widget`` (which has ``stop()``) with its main window once, so closing the window stops it."""
-    win = widget.window()
-    register = getattr(win, "register_closeable", None)
-    closeables = getattr(win, "closeables", None)
-    if win is widget or not callable(register):
-        return
-    if callable(closeables) and widget in closeables():
-        return
-    register(widget)

@@ -1,6 +1,9 @@
-"""A small pyqtgraph plot of frame rates (left axis, frames/s) and latency (right axis, ms) over the last 30 s.
+"""Shared pyqtgraph plots. Qt only.
 
-Samples come at ~2 Hz from the Live tab's statistics; x is seconds relative to the newest sample. Qt only.
+- :class:`RatePlot`: frame rates (left axis, frames/s) and latency (right axis, ms) over the last 30 s; samples
+  come at ~2 Hz from the Live tab's statistics; x is seconds relative to the newest sample.
+- :class:`ClickablePlot`: a time plot whose clicks report the time clicked, with a cursor line (the replay's
+  joint plots, the model comparison).
 """
 
 from __future__ import annotations
@@ -9,7 +12,7 @@ from collections import deque
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6 import QtWidgets
+from PySide6 import QtCore, QtGui, QtWidgets
 
 from app.theme import PALETTE
 
@@ -115,3 +118,64 @@ class RatePlot(QtWidgets.QWidget):
         lat_top = max(100.0, float(lat[ok].max()) * 1.2) if ok.any() else 500.0
         self._vb2.setYRange(0, lat_top, padding=0)
         self._sync_views()
+
+
+def style_axes(item: pg.PlotItem, y_label: str, x_label: str) -> None:
+    """The app's look of a plot's axes: palette pens, labelled axes without SI prefixes, a faint grid, no
+    context menu or auto-range button."""
+    for name in ("left", "bottom"):
+        axis = item.getAxis(name)
+        axis.setPen(pg.mkPen(PALETTE.border))
+        axis.setTextPen(pg.mkPen(PALETTE.muted))
+        axis.enableAutoSIPrefix(False)
+    item.setLabel("left", y_label, color=PALETTE.muted)
+    item.setLabel("bottom", x_label, color=PALETTE.muted)
+    item.showGrid(x=True, y=True, alpha=0.12)
+    item.setMenuEnabled(False)
+    item.hideButtons()
+
+
+class ClickablePlot(pg.PlotWidget):
+    """A time plot whose left clicks report the time (x) clicked; a vertical line marks the current time."""
+
+    timeClicked = QtCore.Signal(float)
+
+    def __init__(self, y_label: str) -> None:
+        super().__init__(background=PALETTE.base)
+        self.setMinimumHeight(120)
+        item = self.getPlotItem()
+        style_axes(item, y_label, "time (s)")
+        item.setClipToView(True)
+        item.setDownsampling(auto=True, mode="peak")
+        item.getViewBox().setDefaultPadding(0.04)
+        self.cursor = pg.InfiniteLine(angle=90, movable=False, pen=pg.mkPen(PALETTE.accent, width=1.5))
+        self.cursor.setZValue(50)
+        item.addItem(self.cursor, ignoreBounds=True)
+        self.scene().sigMouseClicked.connect(self._on_click)
+        self.curves: dict[str, pg.PlotDataItem] = {}
+
+    def _on_click(self, ev) -> None:
+        if ev.button() != QtCore.Qt.MouseButton.LeftButton or ev.double():
+            return
+        vb = self.getPlotItem().getViewBox()
+        pos = ev.scenePos()
+        if not vb.sceneBoundingRect().contains(pos):
+            return
+        ev.accept()
+        self.timeClicked.emit(float(vb.mapSceneToView(pos).x()))
+
+    def clear_curves(self) -> None:
+        item = self.getPlotItem()
+        for c in self.curves.values():
+            item.removeItem(c)
+        self.curves.clear()
+
+    def add_curve(self, key: str, x: np.ndarray, y: np.ndarray, pen: QtGui.QPen) -> None:
+        curve = pg.PlotDataItem(x, y, pen=pen, connect="finite")
+        self.getPlotItem().addItem(curve)
+        self.curves[key] = curve
+
+    def to_widget(self, x: float, y: float) -> QtCore.QPoint:
+        """The widget pixel of data point (x, y) (tests click it)."""
+        scene = self.getPlotItem().getViewBox().mapViewToScene(QtCore.QPointF(x, y))
+        return self.mapFromScene(scene)

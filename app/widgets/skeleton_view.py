@@ -23,7 +23,7 @@ from pyqtgraph.opengl.GLGraphicsItem import GLGraphicsItem
 from PySide6 import QtCore, QtGui
 
 from app.theme import PALETTE
-from core.camera import Camera, CameraGroup
+from core.camera import Camera, CameraGroup, optical_axes_meeting_point
 from core.skeleton import ANKLES, BONE_SIDE, BONES, NUM_JOINTS, ROOT, SIDE, floor_below_ankles
 from core.up_axis import rotation_to_z_up
 
@@ -585,6 +585,68 @@ class SkeletonView(gl.GLViewWidget):
             azimuth=self.azimuth_behind_cameras(centre, cameras),
         )
         return True
+
+    def frame_with_cameras(
+        self,
+        subject: np.ndarray | None,
+        cameras: CameraGroup | None,
+        *,
+        elevation_deg: float = 16.0,
+        frustum_depth_m: float = 0.3,
+        inside: float = 0.9,
+    ) -> bool:
+        """Reset the view, then look at ``subject`` (world points ``(..., 3)`` m; NaNs ignored) — or, without
+        one, at where the cameras' optical axes meet, 1 m above the floor — from behind ``cameras``, at the
+        nearest distance at which the subject, the cameras' frusta and their names fit in the central
+        ``inside`` of the view. False when there is nothing to frame."""
+        self.reset_view()
+        person = None
+        if subject is not None:
+            pts = np.asarray(subject, dtype=np.float64).reshape(-1, 3)
+            pts = pts[np.isfinite(pts).all(axis=1)]
+            person = self.world_to_display(pts) if len(pts) else None
+        has_cams = cameras is not None and len(cameras) > 0
+        if person is None and not has_cams:
+            return False
+        if person is not None:
+            centre = 0.5 * (person.min(axis=0) + person.max(axis=0))
+        else:
+            centres = self.world_to_display(np.stack([c.center for c in cameras]))
+            axes = self.world_to_display(np.stack([c.R[2] for c in cameras]))
+            centre = optical_axes_meeting_point(centres, axes)
+            centre[2] = self._floor_height + 1.0
+        azimuth = self.azimuth_behind_cameras(centre, cameras)
+        shown = [] if person is None else [person @ UP_AXES[self._world_up]]  # display -> world
+        cams_world = None
+        if has_cams:
+            cams_world = np.stack([c.center for c in cameras])
+            shown += [cams_world, np.concatenate([frustum_lines(c, frustum_depth_m) for c in cameras])]
+        self._fit_distance(np.concatenate(shown), cams_world, cameras, centre, azimuth, elevation_deg, inside)
+        return True
+
+    def _fit_distance(self, points_world, cams_world, cameras, centre, azimuth, elevation, inside) -> None:
+        """Bisect the nearest view distance (m) at which ``points_world`` project inside the central ``inside``
+        of the view, with room for each camera's name right of it."""
+        qcentre = QtGui.QVector3D(*[float(v) for v in centre])
+        size = np.array([max(self.width(), 1), max(self.height(), 1)], dtype=np.float64)
+        lo_px, hi_px = 0.5 * (1 - inside) * size, (1 - 0.5 * (1 - inside)) * size
+
+        def fits(distance: float) -> bool:
+            self.setCameraPosition(pos=qcentre, distance=distance, elevation=elevation, azimuth=azimuth)
+            uv = self.project_to_widget(points_world, device_pixels=False)
+            ok = bool(np.isfinite(uv).all() and (uv >= lo_px).all() and (uv <= hi_px).all())
+            if ok and cams_world is not None:  # room for the camera names, written to the right of each camera
+                label_w = 10.0 * max(len(c.name) + 2 for c in cameras)
+                ok = bool((self.project_to_widget(cams_world, device_pixels=False)[:, 0] + label_w <= size[0]).all())
+            return ok
+
+        near, far = 0.5, 2.0
+        while not fits(far) and far < 60.0:
+            near, far = far, far * 2.0
+        for _ in range(12):
+            mid = 0.5 * (near + far)
+            near, far = (near, mid) if fits(mid) else (mid, far)
+        fits(far)
 
     def floor_under(self, poses: np.ndarray, percentile: float = 5.0) -> float | None:
         """The floor height (display Z, m) just under the ankles of world poses ``(..., 17, 3)`` m; None when

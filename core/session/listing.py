@@ -16,7 +16,9 @@ from typing import Any
 import numpy as np
 
 from core.errors import CrossViewError
-from core.session import POSES_FILE, SESSION_FILE, STATUS_RECORDING, Session, is_recording_live
+from core.session.layout import POSES_FILE, SESSION_FILE, STATUS_RECORDING
+from core.session.lock import is_recording_live
+from core.session.session import Session
 
 log = logging.getLogger(__name__)
 

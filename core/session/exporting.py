@@ -1,0 +1,104 @@
+"""Exporting a processed session's 3D motion: :func:`export_session` -> TRC / C3D / CSV / JSON / BVH
+(:mod:`core.export`), with the world's up axis from the session's calibration. No Qt.
+
+Units: metres and seconds in, each format's own units out (TRC metres, C3D millimetres...).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from core.errors import ExportError, InputError, SessionError
+from core.export import FORMATS, export
+from core.session.session import Session
+
+__all__ = ["ExportSummary", "export_session"]
+
+
+@dataclass(frozen=True)
+class ExportSummary:
+    """What :func:`export_session` wrote: the file ``out``, its ``format``, ``which`` 3D ("coarse" or
+    "refined"), ``frames`` (and how many with 3D), the world's up axis and why, and ``fps`` (or None)."""
+
+    out: str
+    format: str
+    which: str
+    frames: int
+    frames_with_3d: int
+    up_axis: str
+    up_axis_reason: str
+    fps: float | None
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON-able summary (``python main.py export --json``)."""
+        return {
+            "out": self.out,
+            "format": self.format,
+            "which": self.which,
+            "frames": self.frames,
+            "frames_with_3d": self.frames_with_3d,
+            "up_axis": self.up_axis,
+            "up_axis_reason": self.up_axis_reason,
+            "fps": self.fps,
+        }
+
+
+def export_session(
+    session: str | os.PathLike | Session,
+    fmt: str,
+    out: str | os.PathLike,
+    which: str | None = None,
+    *,
+    bvh_units: str = "m",
+) -> ExportSummary:
+    """Export a processed session's 3D motion to ``out`` in ``fmt`` (one of :data:`core.export.FORMATS`).
+
+    ``which``: "refined" or "coarse" (default: refined when the session has it, else coarse). The world's up
+    axis comes from the session's calibration (:meth:`Session.world_up`).
+    """
+    s = Session.open(session)
+    key = str(fmt).lower().lstrip(".")
+    if key not in FORMATS:
+        raise ExportError(f"unknown export format {fmt!r}; choose one of: {', '.join(FORMATS)}.")
+    poses = s.poses()
+    if poses is None:
+        raise SessionError(
+            f"session '{s.path}' has no 3D results yet; run `python main.py process {s.path}` first, then export."
+        )
+    if which is None:
+        which = "refined" if poses.refined is not None else "coarse"
+    if which not in ("coarse", "refined"):
+        raise InputError(f"--which must be 'coarse' or 'refined', got {which!r}.")
+    points = poses.refined if which == "refined" else poses.coarse
+    if points is None:
+        raise SessionError(
+            f"session '{s.path}' has no refined poses (it was processed without refinement); export --which coarse, "
+            "or process it again with a refinement model installed."
+        )
+    up, why = s.world_up()
+    fps = s.meta.fps if s.meta.fps > 0 else None
+    path = export(
+        points,
+        poses.time_s,
+        out,
+        key,
+        up_axis=up,
+        fps=fps,
+        reprojection_error_px=poses.reprojection_error_px,
+        bvh_units=bvh_units,
+    )
+    valid = np.isfinite(points).all(axis=-1).any(axis=-1)
+    return ExportSummary(
+        out=str(path),
+        format=key,
+        which=which,
+        frames=int(len(points)),
+        frames_with_3d=int(valid.sum()),
+        up_axis=up,
+        up_axis_reason=why,
+        fps=fps,
+    )
