@@ -43,3 +43,18 @@ def output_and_size(args: argparse.Namespace) -> tuple[Path, tuple[int, int]]:
     out.mkdir(parents=True, exist_ok=True)
     w, h = (int(v) for v in args.size.lower().split("x"))
     return out, (w, h)
+
+
+def fresh_window(folder: str | Path, size: tuple[int, int]):
+    """The app's main window on a first run: settings and an empty sessions folder in ``folder``, resized to
+    ``size`` (w, h) px and shown."""
+    from app.settings import Settings
+    from app.state import AppState
+    from app.tabs import build_main_window
+
+    state = AppState(Settings.in_folder(folder))
+    state.set_sessions_root(Path(folder) / "sessions")
+    win = build_main_window(state)
+    win.resize(*size)
+    win.show()
+    return win

@@ -23,11 +23,8 @@ if str(REPO) not in sys.path:
 
 from app.gui import create_application  # noqa: E402
 from app.live.tab import MAIN_SKELETON, LiveTab  # noqa: E402
-from app.settings import Settings  # noqa: E402
-from app.state import AppState  # noqa: E402
-from app.tabs import build_main_window  # noqa: E402
+from tools.screens import fresh_window, output_and_size, screenshot_parser  # noqa: E402
 from tools.screens import grab as _grab  # noqa: E402
-from tools.screens import output_and_size, screenshot_parser  # noqa: E402
 from tools.screens import wait as _wait  # noqa: E402
 
 
@@ -39,13 +36,9 @@ def main(argv: list[str] | None = None) -> int:
 
     app = create_application()
     with tempfile.TemporaryDirectory() as tmp:
-        state = AppState(Settings.in_folder(tmp))
-        state.set_sessions_root(Path(tmp) / "sessions")
-        win = build_main_window(state)
+        win = fresh_window(tmp, (w, h))
         tab = win.tab("Live")
         assert isinstance(tab, LiveTab)
-        win.resize(w, h)
-        win.show()
         win.set_current_tab("Live")
         _wait(app, lambda: tab.devices() is not None, 5)
         _wait(app, lambda: False, 0.5)

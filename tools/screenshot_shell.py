@@ -23,11 +23,8 @@ if str(REPO) not in sys.path:
 from PySide6 import QtWidgets  # noqa: E402
 
 from app.gui import create_application  # noqa: E402
-from app.settings import Settings  # noqa: E402
-from app.state import AppState  # noqa: E402
-from app.tabs import build_main_window  # noqa: E402
 from app.widgets.skeleton_view import SkeletonView  # noqa: E402
-from tools.screens import output_and_size, screenshot_parser  # noqa: E402
+from tools.screens import fresh_window, output_and_size, screenshot_parser  # noqa: E402
 
 
 def _settle(app: QtWidgets.QApplication, rounds: int = 20) -> None:
@@ -74,11 +71,7 @@ def main(argv: list[str] | None = None) -> int:
 
     app = create_application()
     with tempfile.TemporaryDirectory() as tmp:
-        state = AppState(Settings.in_folder(tmp))
-        state.set_sessions_root(Path(tmp) / "sessions")
-        win = build_main_window(state)
-        win.resize(w, h)
-        win.show()
+        win = fresh_window(tmp, (w, h))
         _settle(app)
         for name in win.tab_names():
             win.set_current_tab(name)
