@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import threading
 from pathlib import Path
 from typing import BinaryIO
 
@@ -13,12 +14,13 @@ from core.errors import SessionError
 from core.session.layout import LOCK_FILE
 
 
-def _try_lock(f: BinaryIO) -> bool:
+def _try_lock(f: BinaryIO, shared: bool = False) -> bool:
+    """Take the lock without waiting (``shared``: a reader's lock, which only a writer's excludes)."""
     try:
         import fcntl
 
         try:
-            fcntl.flock(f.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+            fcntl.flock(f.fileno(), (fcntl.LOCK_SH if shared else fcntl.LOCK_EX) | fcntl.LOCK_NB)
         except OSError:
             return False
         return True
@@ -69,17 +71,26 @@ class WriterLock:
         f.close()
 
 
+#: Probes of one process never overlap: two probing threads must not see each other's probe as a writer.
+_PROBE = threading.Lock()
+
+
 def is_recording_live(folder: str | os.PathLike) -> bool:
-    """True while a live writer (this process or another) holds the session's lock."""
+    """True while a live writer (this process or another) holds the session's lock.
+
+    The probe takes a shared lock (POSIX), which only the writer's exclusive lock refuses, so probes from
+    several threads or programs at once never mistake each other for a recording.
+    """
     path = Path(folder) / LOCK_FILE
     try:
         f = open(path, "rb")  # noqa: SIM115
     except OSError:
         return False
     try:
-        if _try_lock(f):
-            _unlock(f)
-            return False
-        return True
+        with _PROBE:
+            if _try_lock(f, shared=True):
+                _unlock(f)
+                return False
+            return True
     finally:
         f.close()
