@@ -88,17 +88,21 @@ def test_train_pause_stop_continue_compare_and_use(tab, qtbot, tmp_path, session
     out = tab.output_path()
     assert out.parent == tmp_path / "models" and out.name.startswith("cvugcn_") and not out.exists()
 
-    # --- Start: an epoch ends, the plots have points ---
+    # --- Start: an epoch ends, the plots have one point per epoch reported ---
+    epochs: list = []
+    tab.epochFinished.connect(epochs.append)
     with qtbot.waitSignal(tab.epochFinished, timeout=90_000) as first:
         qtbot.mouseClick(tab.start_button, LEFT)
     assert first.args[0].epoch == 0 and tab.state() == TRAINING
     assert not tab.start_button.isEnabled() and tab.stop_button.isEnabled()
+    n = len(epochs)  # a busy machine may deliver a second epoch in the same pass of the event loop
+    assert [e.epoch for e in epochs] == list(range(n))
     x, y = tab.plots.curve_points("loss")
-    assert list(x) == [1.0] and np.isfinite(y).all() and (y > 0).all()
+    assert list(x) == [float(k + 1) for k in range(n)] and np.isfinite(y).all() and (y > 0).all()
     for term in ("transform", "reproj", "bone_length"):
-        assert len(tab.plots.curve_points(term)[0]) == 1
+        assert len(tab.plots.curve_points(term)[0]) == n
     rx, ry = tab.plots.curve_points("reproj_px")
-    assert len(rx) == 1 and 0 < ry[0] < 100
+    assert len(rx) == n and 0 < ry[0] < 100
     assert len(tab.plots.curve_points("batch")[0]) >= 1  # the running batch loss
     assert tab.run_info.text().startswith("72 training / 20 validation frames")
     assert tab.log_lines and any("epoch 1:" in line for line in tab.log_lines)
@@ -128,9 +132,12 @@ def test_train_pause_stop_continue_compare_and_use(tab, qtbot, tmp_path, session
     epochs_before = tab.plots.epochs_plotted()
 
     # --- Continue the stopped run from its saved state ---
+    reported = len(epochs)
     with qtbot.waitSignal(tab.epochFinished, timeout=90_000) as more:
         qtbot.mouseClick(tab.continue_button, LEFT)
-    assert more.args[0].epoch >= epochs_before and tab.plots.epochs_plotted() == epochs_before + 1
+    new_epochs = len(epochs) - reported  # one, or two on a busy machine (see above)
+    assert new_epochs >= 1 and more.args[0].epoch >= epochs_before
+    assert tab.plots.epochs_plotted() == epochs_before + new_epochs
     with qtbot.waitSignal(tab.trainingFinished, timeout=90_000) as done2:
         tab.stop_training()
     assert done2.args[0].checkpoint == out and len(done2.args[0].history) > epochs_before
