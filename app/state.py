@@ -46,7 +46,6 @@ class ActiveModel(QtCore.QObject):
         self.hook: object | None = None
         self.label = "no model loaded"
         self._task: Task | None = None
-        self._loaded_path: Path | None = None
 
     def chosen(self) -> Path | None:
         """The checkpoint the user chose, when it names an existing file (None: the shipped model)."""
@@ -75,13 +74,10 @@ class ActiveModel(QtCore.QObject):
             return default_refine_hook(path)
 
         task = Task(work, "model-loader", f"Loading {path.name}")
-        task.succeeded.connect(lambda r, p=path: self._done(r[0], r[1], p))
+        task.succeeded.connect(lambda r: self._done(r[0], r[1]))
         task.failed.connect(lambda exc, p=path: self._load_failed(exc, p))
         self._task = task
         return self._tasks.start(task)
-
-    def loading(self) -> bool:
-        return self._task is not None and self._task.is_active()
 
     def wait(self, timeout_ms: int = 60_000) -> bool:
         """Block until the current load finished (tests and shutdown)."""
@@ -91,11 +87,11 @@ class ActiveModel(QtCore.QObject):
     def _load_failed(self, exc: BaseException, path: Path) -> None:  # a damaged model must not stop the app
         log.error("could not load model %s: %s", path, exc)
         label = f"model '{path.name}' could not be loaded: {exc}"
-        self._done(None, label, path)
+        self._done(None, label)
         self.failed.emit(label)
 
-    def _done(self, hook: object | None, label: str, path: Path) -> None:
-        self.hook, self.label, self._loaded_path = hook, label, path
+    def _done(self, hook: object | None, label: str) -> None:
+        self.hook, self.label = hook, label
         self._task = None
         self.changed.emit(hook, label)
 

@@ -24,7 +24,7 @@ from typing import Any
 from PySide6 import QtCore
 
 from core.errors import CrossViewError
-from core.jobs import Cancelled, CancelToken, Progress
+from core.jobs import Cancelled, CancelToken, Progress, throttled
 
 log = logging.getLogger(__name__)
 
@@ -85,7 +85,7 @@ class Task(QtCore.QThread):
         self.stop_timeout_ms = int(stop_timeout_ms)
         self._fn = fn
         self.token = CancelToken()
-        self._last_report = -1e18
+        self._report = throttled(self._emit_progress, PROGRESS_INTERVAL_S)
         self._state = TaskState.PENDING
         self.result: Any = None
         self.error: BaseException | None = None
@@ -123,13 +123,8 @@ class Task(QtCore.QThread):
         self.posted.emit(item)
 
     # --- thread -------------------------------------------------------------------------------------------------
-    def _report(self, done: int, total: int, message: str = "") -> None:
-        now = time.monotonic()
-        final = total > 0 and done >= total
-        if not final and now - self._last_report < PROGRESS_INTERVAL_S:
-            return
-        self._last_report = now
-        self.progressed.emit(int(done), int(total), str(message))
+    def _emit_progress(self, done: int, total: int, message: str = "") -> None:
+        self.progressed.emit(done, total, message)
 
     def run(self) -> None:
         self._state = TaskState.RUNNING
@@ -180,9 +175,6 @@ class TaskRegistry(QtCore.QObject):
     def running(self) -> list[Task]:
         """Tasks started and not yet forgotten, oldest first."""
         return list(self._tasks)
-
-    def find(self, name: str) -> list[Task]:
-        return [t for t in self._tasks if t.objectName() == name]
 
     def busy(self) -> bool:
         return bool(self._tasks)

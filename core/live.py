@@ -11,7 +11,7 @@ from __future__ import annotations
 import enum
 import threading
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from core.calibration_io import CalibrationFile, infer_world_up, load_calibration
 from core.camera import CameraGroup
@@ -75,7 +75,6 @@ class LiveSession:
     calibration: CalibrationFile | None
     world_up: str
     world_up_reason: str
-    extra: dict[str, object] = field(default_factory=dict)
 
     @property
     def sources(self) -> list[CameraSource]:

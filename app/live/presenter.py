@@ -223,7 +223,7 @@ class LivePresenter(QtCore.QObject):
                 return True
             if not start.wait(WORKER_WAIT_MS):
                 return False
-            self._drain(start)
+            self._abandon_start(start)
         if self._session is not None:
             session = self._detach()
             if not wait:
@@ -240,21 +240,17 @@ class LivePresenter(QtCore.QObject):
         stop = self._stop_task
         if stop is not None and wait:
             finished = stop.wait(WORKER_WAIT_MS)
-            self._drain(stop)
+            self._stop_ended(stop)  # now, not when its queued ``ended`` arrives
             return bool(finished and stop.result is not False)
         return True
 
-    def _drain(self, task: Task) -> None:
-        """Handle a finished ``task`` now, not when its queued ``ended`` arrives (a synchronous stop)."""
-        if task is self._start_task:
-            self._start_task = None
-            if task.state == "succeeded" and isinstance(task.result, LiveSession):
-                task.result.pipeline.stop()
-            self._update_state()
-            self.stopped.emit()
-        elif task is self._stop_task:
-            self._stop_task = None
-            self._finish_stop()
+    def _abandon_start(self, task: Task) -> None:
+        """A synchronous stop while starting: stop what the finished start ``task`` opened, now (its queued
+        ``ended`` is ignored when it arrives)."""
+        self._start_task = None
+        if task.state == "succeeded" and isinstance(task.result, LiveSession):
+            task.result.pipeline.stop()
+        self._finish_stop()
 
     def _begin_stop(self, session: LiveSession) -> None:
         task = Task(lambda _p, _c: session.pipeline.stop(), "live-stop", "Stopping the capture")

@@ -207,10 +207,10 @@ class LiveTab(QtWidgets.QWidget):
         if self.presenter.state is not LiveState.IDLE:
             return False
         needs_files = self.source_kind() == SOURCE_VIDEOS and len(self._video_paths) != 2
-        if needs_files and self._calibration() is not None and len(self.choose_videos() or []) != 2:
+        if needs_files and self.calibration() is not None and len(self.choose_videos() or []) != 2:
             return False
         try:
-            return self.presenter.start_choice(self._choice(), self._calibration())
+            return self.presenter.start_choice(self._choice(), self.calibration())
         except CrossViewError as exc:
             self._show_error(str(exc))
             return False
@@ -238,9 +238,7 @@ class LiveTab(QtWidgets.QWidget):
             self.app_state.say("New calibration loaded: it takes effect at the next Start.")
 
     def calibration(self) -> CalibrationFile | None:
-        return self._calibration()
-
-    def _calibration(self) -> CalibrationFile | None:
+        """The app's calibration, which cameras and video files run with."""
         return self.app_state.calibration
 
     def set_refine_hook(self, hook: RefineHook | None, label: str = "") -> None:
@@ -286,7 +284,7 @@ class LiveTab(QtWidgets.QWidget):
     # ================================================================================================ the choice
     def _choice(self) -> SourceChoice:
         """The user's choice of source from the controls."""
-        calib = self._calibration()
+        calib = self.calibration()
         pair = None
         if calib is not None and len(calib.group) > 2:
             idx = self.calib_pair_combo.currentIndex()
@@ -306,7 +304,7 @@ class LiveTab(QtWidgets.QWidget):
         try:
             self.calib_pair_combo.setCurrentIndex(self._calib_pairs.index((camera_a, camera_b)))
         except ValueError:
-            calib = self._calibration()
+            calib = self.calibration()
             raise InputError(
                 f"the calibration has no camera pair {camera_a} + {camera_b}; its cameras are "
                 f"{', '.join(calib.group.names) if calib else 'none'}."
@@ -361,7 +359,7 @@ class LiveTab(QtWidgets.QWidget):
         names = [Path(p).name for p in self._video_paths]
         self.videos_label.setText(" + ".join(names) if names else "no files chosen")
         self.videos_label.setToolTip("\n".join(self._video_paths))
-        calib = self._calibration()
+        calib = self.calibration()
         self.calib_pair_combo.setVisible(kind != SOURCE_DEMO and calib is not None and len(calib.group) > 2)
         self._show_calibration_label(kind, calib)
         if self.presenter.state is LiveState.IDLE:
@@ -386,7 +384,7 @@ class LiveTab(QtWidgets.QWidget):
 
     def _preview_calibration(self) -> None:
         """While idle, show the cameras of the calibration in use in the 3D view."""
-        calib = self._calibration()
+        calib = self.calibration()
         if self.source_kind() == SOURCE_DEMO:
             return
         if calib is None or len(calib.group) < 2:

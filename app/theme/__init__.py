@@ -110,9 +110,6 @@ class Palette:
         except AttributeError:
             raise KeyError(f"the palette has no colour {name!r}") from None
 
-    def names(self) -> list[str]:
-        return [f.name for f in dataclasses.fields(self)]
-
     def qcolor(self, name: str, alpha: float = 1.0) -> QtGui.QColor:
         c = QtGui.QColor(self[name])
         c.setAlphaF(float(alpha))
