@@ -21,6 +21,7 @@ from PySide6 import QtCore, QtGui, QtWidgets
 
 from app.theme import PALETTE, set_style_property
 from app.widgets.build import framed, make_label
+from app.widgets.formatting import number
 from core.camera import CameraGroup
 
 #: How long a "kept" flash stays on a preview, milliseconds.
@@ -33,9 +34,7 @@ LEVEL_PALETTE = {"info": "accent", "success": "good", "warning": "warn", "error"
 
 def fmt(v: float | None, digits: int = 2, unit: str = "") -> str:
     """``v`` with ``digits`` decimals and ``unit`` ("—" for None or a non-finite value)."""
-    if v is None or not np.isfinite(v):
-        return "—"
-    return f"{v:.{digits}f}{unit}"
+    return number(v, digits, unit, missing="—")
 
 
 def user_text(text: str) -> str:

@@ -11,6 +11,7 @@ from PySide6 import QtCore, QtGui, QtWidgets
 from app.live.presenter import LiveStats
 from app.widgets.build import make_label, vline
 from app.widgets.camera_view import CameraView
+from app.widgets.formatting import number
 from app.widgets.plots import RatePlot
 from app.widgets.skeleton_view import SkeletonView
 from core.live import SourceKind
@@ -41,18 +42,11 @@ TILES: tuple[tuple[str, str, str], ...] = (
 )
 
 
-def fmt_number(v: float | None, digits: int = 0, unit: str = "") -> str:
-    """A number for the status panel, or an en dash when it is missing."""
-    if v is None or not math.isfinite(v):
-        return "–"
-    return f"{v:.{digits}f}{unit}"
-
-
 def fmt_ms(summary: dict[str, float] | None, digits: int = 0) -> str:
     """The median of a stage-time summary in ms, or an en dash."""
     if not summary or not summary.get("n"):
         return "–"
-    return fmt_number(summary["median"], digits, " ms")
+    return number(summary["median"], digits, " ms")
 
 
 def _caption(text: str) -> QtWidgets.QLabel:
@@ -405,11 +399,11 @@ class StatsBar(QtWidgets.QFrame):
         """Fill the tiles and the plot from one statistics snapshot."""
         s = ls.stats
         t = self.tiles
-        t["fps0"].value.setText(fmt_number(s.camera_fps[0], 1))
-        t["fps1"].value.setText(fmt_number(s.camera_fps[1], 1))
-        t["paired"].value.setText(fmt_number(s.paired_fps, 1))
-        t["processed"].value.setText(fmt_number(s.processed_fps, 1))
-        t["skew"].value.setText(fmt_number(s.skew_ms, 1, " ms"))
+        t["fps0"].value.setText(number(s.camera_fps[0], 1))
+        t["fps1"].value.setText(number(s.camera_fps[1], 1))
+        t["paired"].value.setText(number(s.paired_fps, 1))
+        t["processed"].value.setText(number(s.processed_fps, 1))
+        t["skew"].value.setText(number(s.skew_ms, 1, " ms"))
         lat = s.stages_ms.get("latency", {})
         t["latency"].value.setText(f"{lat['median']:.0f} / {lat['p95']:.0f} ms" if lat.get("n") else "–")
         t["drops"].value.setText(f"{s.dropped_by_camera[0]} / {s.dropped_by_camera[1]}")

@@ -14,6 +14,7 @@ from PySide6 import QtCore
 
 from app.tasks import Task, TaskRegistry
 from app.training.tasks import compare_task
+from app.widgets.formatting import number
 from core.errors import CrossViewError
 from models.evaluate import Comparison
 from models.sources import TrainingSource
@@ -24,7 +25,7 @@ CHANGE_COLOURS = {"better": "ok_text", "worse": "error_text", "same": "muted"}
 
 def fmt(v: float | None, digits: int = 2) -> str:
     """``v`` with ``digits`` decimals; ``–`` when unknown."""
-    return f"{v:.{digits}f}" if v is not None and math.isfinite(v) else "–"
+    return number(v, digits)
 
 
 def change(new: float, old: float) -> tuple[str, str]:
