@@ -34,6 +34,7 @@ from typing import Any
 import tomli_w
 
 from calibration.boards import Board
+from core.atomic import atomic_write, write_error
 from core.errors import InputError
 
 _LENGTH_SCALE = {"m": 1.0, "cm": 0.01, "mm": 0.001, "inch": 0.0254, "in": 0.0254, "inches": 0.0254}
@@ -53,15 +54,8 @@ def board_to_toml_dict(board: Board) -> dict[str, Any]:
 
 def save_board(board: Board, path: str | os.PathLike) -> Path:
     """Write a board TOML (metres); written to a temporary name then renamed."""
-    path = Path(path)
-    tmp = path.with_name(path.name + ".tmp")
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp.write_text(_HEADER + tomli_w.dumps(board_to_toml_dict(board)), encoding="utf-8")
-        os.replace(tmp, path)
-    except OSError as exc:
-        raise InputError(f"could not write board file '{path}': {exc.strerror or exc}.") from None
-    return path
+    text = _HEADER + tomli_w.dumps(board_to_toml_dict(board))
+    return atomic_write(path, text, write_error(InputError, "board file"))
 
 
 def _num(data: dict, key: str, where: str) -> float:

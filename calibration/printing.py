@@ -20,6 +20,7 @@ import cv2
 import numpy as np
 
 from calibration.boards import ARUCO_DICTIONARIES, Board
+from core.atomic import atomic_write, write_error
 from core.errors import InputError
 
 #: Paper sizes (width, height) in millimetres, portrait.
@@ -239,11 +240,5 @@ def save_print_sheet(board: Board, path: str | os.PathLike, paper: str = "A4", d
         raise InputError(f"print sheets are written as .png or .pdf, not '{path.suffix or path.name}'.")
     sheet = render_print_sheet(board, paper, dpi)
     data = _png_with_dpi(sheet.image, dpi) if suffix == ".png" else pdf_bytes(sheet.image, sheet.paper_mm)
-    tmp = path.with_name(path.name + ".tmp")
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp.write_bytes(data)
-        os.replace(tmp, path)
-    except OSError as exc:
-        raise InputError(f"could not write the print sheet '{path}': {exc.strerror or exc}.") from None
+    atomic_write(path, data, write_error(InputError, "the print sheet"))
     return sheet
