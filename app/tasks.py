@@ -145,6 +145,10 @@ class Task(QtCore.QThread):
         self.ended.emit()
 
 
+class RegistryClosed(RuntimeError):  # noqa: N818 - a state, not a fault
+    """The window is closing: the registry starts no new task."""
+
+
 class TaskRegistry(QtCore.QObject):
     """The tasks of one window: starts them, lists the running ones, stops them all on close.
 
@@ -162,9 +166,9 @@ class TaskRegistry(QtCore.QObject):
         self._closed = False
 
     def start(self, task: Task) -> Task:
-        """Start ``task`` and keep it until it ends. Refused (``RuntimeError``) after :meth:`stop_all`."""
+        """Start ``task`` and keep it until it ends. Refused (:class:`RegistryClosed`) after :meth:`stop_all`."""
         if self._closed:
-            raise RuntimeError("the window is closing; no new work can start")
+            raise RegistryClosed("the window is closing; no new work can start")
         self._tasks.append(task)
         # a bound slot, not a lambda: Qt drops the queued call when the registry is gone first
         task.ended.connect(self._on_task_ended, QtCore.Qt.ConnectionType.QueuedConnection)
@@ -242,7 +246,7 @@ class Coalescing(QtCore.QObject):
         task.ended.connect(self._ended)
         try:
             self._tasks.start(task)
-        except RuntimeError as exc:  # the window is closing: nothing new starts
+        except RegistryClosed as exc:  # nothing new starts
             log.info("%s not started: %s", task.objectName(), exc)
             return None
         self._task = task

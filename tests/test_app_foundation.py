@@ -10,7 +10,7 @@ from PySide6 import QtCore
 
 from app.settings import Settings
 from app.state import AppState
-from app.tasks import Task, TaskRegistry, TaskState
+from app.tasks import RegistryClosed, Task, TaskRegistry, TaskState
 from app.theme import PALETTE, fill_template, qss_files, stylesheet
 from core.errors import InputError
 from core.jobs import Cancelled
@@ -77,7 +77,7 @@ def test_the_registry_cancels_every_task_on_close_and_refuses_new_ones(qtbot):
     assert reg.stop_all() is True
     assert all(t.isFinished() and t.state is TaskState.CANCELLED for t in tasks)
     qtbot.waitUntil(lambda: not reg.busy(), timeout=2000)  # forgotten once `ended` reached the GUI thread
-    with pytest.raises(RuntimeError, match="closing"):
+    with pytest.raises(RegistryClosed, match="closing"):
         reg.start(Task(job, "late"))
 
 

@@ -99,8 +99,9 @@ class LiveTab(QtWidgets.QWidget):
         self._restore_settings()
         self._restoring = False
         if state.calibration is not None:
-            self.set_calibration(state.calibration)
-        self._on_source_changed()
+            self.set_calibration(state.calibration)  # shows the source and calibration too
+        else:
+            self._on_source_changed()
         self.set_refine_hook(state.model.hook, state.model.label if state.model.hook is not None else "")
         self.three_d.set_message("Press Start to see the live 3D skeleton here.")
         self._on_state(LiveState.IDLE)

@@ -24,7 +24,7 @@ from PySide6 import QtCore
 
 from app.sessions.tasks import import_task, load_replay_task, process_task, recover_task, scan_task, unfinished_task
 from app.state import AppState
-from app.tasks import Coalescing, Task, TaskState
+from app.tasks import Coalescing, RegistryClosed, Task, TaskState
 from core.errors import CrossViewError
 from core.session import manage
 from core.session.listing import SessionRow, session_row
@@ -187,7 +187,7 @@ class SessionsPresenter(QtCore.QObject):
     def _start(self, task: Task) -> bool:
         try:
             self.app_state.tasks.start(task)
-        except RuntimeError as exc:  # the window is closing
+        except RegistryClosed as exc:  # the window is closing
             log.info("%s not started: %s", task.objectName(), exc)
             return False
         return True

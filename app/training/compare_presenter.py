@@ -12,7 +12,7 @@ from pathlib import Path
 
 from PySide6 import QtCore
 
-from app.tasks import Task, TaskRegistry
+from app.tasks import RegistryClosed, Task, TaskRegistry
 from app.training.tasks import compare_task
 from app.widgets.formatting import number
 from core.errors import CrossViewError
@@ -116,7 +116,7 @@ class ComparePresenter(QtCore.QObject):
         task.ended.connect(lambda t=task: self._ended(t))
         try:
             self._tasks.start(task)
-        except RuntimeError as exc:  # the window is closing
+        except RegistryClosed as exc:  # the window is closing
             return self._fail(str(exc))
         self._task = task
         self.statusChanged.emit(f"Comparing on {source.name}…")

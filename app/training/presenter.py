@@ -25,7 +25,7 @@ from typing import Any
 from PySide6 import QtCore
 
 from app.state import AppState
-from app.tasks import Coalescing, Task
+from app.tasks import Coalescing, RegistryClosed, Task
 from app.training.labels import TERM_LABELS, format_eta
 from app.training.tasks import checkpoint_task, probe_task, scan_task, stop_training_task, training_task
 from core.errors import CrossViewError, InputError, ModelError
@@ -193,7 +193,7 @@ class TrainingPresenter(QtCore.QObject):
         task.ended.connect(lambda t=task: self._aux_ended(t))
         try:
             self.app.tasks.start(task)
-        except RuntimeError:  # the window is closing: nothing new starts
+        except RegistryClosed:  # the window is closing: nothing new starts
             return None
         self._aux.append(task)
         return task
@@ -494,7 +494,7 @@ class TrainingPresenter(QtCore.QObject):
         task.ended.connect(lambda t=task: self._on_ended(t))
         try:
             self.app.tasks.start(task)  # its reports are queued: they arrive once the run is set up below
-        except RuntimeError as exc:  # the window is closing
+        except RegistryClosed as exc:  # the window is closing
             self.show_error(str(exc))
             return False
         self._task, self._controls, self._plan = task, controls, plan
