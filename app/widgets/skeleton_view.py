@@ -600,15 +600,15 @@ class SkeletonView(gl.GLViewWidget):
         nearest distance at which the subject, the cameras' frusta and their names fit in the central
         ``inside`` of the view. False when there is nothing to frame."""
         self.reset_view()
-        person = None
+        pts = np.empty((0, 3))
         if subject is not None:
             pts = np.asarray(subject, dtype=np.float64).reshape(-1, 3)
             pts = pts[np.isfinite(pts).all(axis=1)]
-            person = self.world_to_display(pts) if len(pts) else None
         has_cams = cameras is not None and len(cameras) > 0
-        if person is None and not has_cams:
+        if not len(pts) and not has_cams:
             return False
-        if person is not None:
+        if len(pts):
+            person = self.world_to_display(pts)
             centre = 0.5 * (person.min(axis=0) + person.max(axis=0))
         else:
             centres = self.world_to_display(np.stack([c.center for c in cameras]))
@@ -616,7 +616,7 @@ class SkeletonView(gl.GLViewWidget):
             centre = optical_axes_meeting_point(centres, axes)
             centre[2] = self._floor_height + 1.0
         azimuth = self.azimuth_behind_cameras(centre, cameras)
-        shown = [] if person is None else [person @ UP_AXES[self._world_up]]  # display -> world
+        shown = [pts]
         cams_world = None
         if has_cams:
             cams_world = np.stack([c.center for c in cameras])
