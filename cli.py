@@ -194,15 +194,26 @@ def _run_import(args: argparse.Namespace) -> int:
 def _add_process(p: argparse.ArgumentParser) -> None:
     p.add_argument("session", type=Path, help="session folder")
     p.add_argument("--no-refine", action="store_true", help="skip the CV-UGCN refinement")
+    p.add_argument(
+        "--detector",
+        default="multi",
+        help="2D detector: 'multi' (several people, the followed one tracked in 3D; default) or 'single' "
+        "(the legacy one-person MediaPipe solution)",
+    )
     p.add_argument("--json", action="store_true", help="print a JSON summary")
 
 
 def _run_process(args: argparse.Namespace) -> int:
+    from core.detection import detector_kind
     from core.jobs import text_progress
     from core.session.processing import process_session
 
     summary = process_session(
-        args.session, refine=not args.no_refine, progress=text_progress(), refine_loader=_load_refine_hook
+        args.session,
+        refine=not args.no_refine,
+        progress=text_progress(),
+        refine_loader=_load_refine_hook,
+        detector=detector_kind(args.detector),
     ).to_dict()
     if args.json:
         _print_json(summary)
@@ -212,7 +223,8 @@ def _run_process(args: argparse.Namespace) -> int:
         err = summary["median_reprojection_error_px"]
         print(
             f"{summary['frames']} frames, {summary['percent_with_3d']:.1f}% with 3D, median reprojection error "
-            f"{'n/a' if err is None else f'{err:.2f} px'}; refinement: {summary['refinement']}; "
+            f"{'n/a' if err is None else f'{err:.2f} px'}; 2D: {summary['detector']}; "
+            f"refinement: {summary['refinement']}; "
             f"{summary['seconds']:.1f} s ({summary['seconds_per_100_frames']:.1f} s per 100 frames)"
         )
     return 0
@@ -233,6 +245,11 @@ def _add_export(p: argparse.ArgumentParser) -> None:
     p.add_argument("session", type=Path, help="processed session folder")
     p.add_argument("--format", required=True, choices=FORMATS, help="output format")
     p.add_argument("--which", choices=("coarse", "refined"), help="which 3D (default: refined when available)")
+    p.add_argument(
+        "--lowpass-hz",
+        type=float,
+        help="zero-phase Butterworth low-pass before writing (no lag), e.g. 6 (Pose2Sim's default)",
+    )
     p.add_argument("--out", required=True, type=Path, help="output file")
     p.add_argument("--json", action="store_true", help="print a JSON summary")
 
@@ -240,7 +257,9 @@ def _add_export(p: argparse.ArgumentParser) -> None:
 def _run_export(args: argparse.Namespace) -> int:
     from core.session.exporting import export_session
 
-    summary = export_session(args.session, args.format, args.out, which=args.which).to_dict()
+    summary = export_session(
+        args.session, args.format, args.out, which=args.which, lowpass_hz=args.lowpass_hz
+    ).to_dict()
     if args.json:
         _print_json(summary)
     else:

@@ -186,6 +186,8 @@ class Settings:
     live_videos = _StrList("live/videos", [])
     live_camera0 = _OptInt("live/camera0", None)
     live_camera1 = _OptInt("live/camera1", None)
+    detector = _Str("detection/detector", "multi")
+    """The 2D detector backend: "multi" (several people) or "single" (core.detection.DetectorKind)."""
 
     # --- sessions tab and export
     import_dir = _Path("paths/import_dir", None)

@@ -27,7 +27,7 @@ import numpy as np
 
 from core.calibration_io import load_calibration
 from core.demo import demo_files, demo_sources
-from core.detection import PoseDetector
+from core.detection import DEFAULT_DETECTOR, Detection, detector_factory
 from core.pipeline import LivePipeline, PairProcessor, PoseResult, RefineHook, RefineInput, process_pairs
 from core.sync import FrameSynchronizer
 from core.video_io import iter_index_pairs
@@ -58,6 +58,10 @@ def _light(result: PoseResult) -> PoseResult:
     return replace(result, frames=())
 
 
+#: The 2D detector factory every part of the run uses (set from ``--detector``).
+DETECTOR = [detector_factory(DEFAULT_DETECTOR)]
+
+
 class _NoDetector:
     """Stands in for MediaPipe where only the stages after detection are timed."""
 
@@ -74,12 +78,14 @@ def stage_costs(results: list[PoseResult], refine: RefineHook | None) -> dict[st
     files = demo_files()
     cal = load_calibration(files.calibration, cameras=list(files.cameras))
     proc = PairProcessor(cal.group, refine_hook=refine, detector_factory=_NoDetector)  # type: ignore[arg-type]
-    kps = [r.keypoints2d for r in results if r.status == "ok"]
+    done = [r for r in results if r.status == "ok"]
     tri_ms, ref_ms = [], []
     try:
-        for kp in kps:
+        for k, r in enumerate(done):
+            people = [[Detection(p, found=True, box=_box(p)) for p in view] for view in r.people.keypoints]
             t0 = time.perf_counter()
-            tri, used, _ = proc.triangulate_keypoints(kp)
+            _, kp, _ = proc._choose_person(people, ["", ""], k / 60)  # cross-view association and tracking
+            tri, used, _ = proc.triangulate_keypoints(kp if kp is not None else r.keypoints2d)
             tri_ms.append((time.perf_counter() - t0) * 1e3)
             if refine is not None:
                 t0 = time.perf_counter()
@@ -90,10 +96,16 @@ def stage_costs(results: list[PoseResult], refine: RefineHook | None) -> dict[st
     return {"triangulate": float(np.median(tri_ms)), "refine": float(np.median(ref_ms)) if ref_ms else 0.0}
 
 
+def _box(kp: np.ndarray) -> tuple[float, float, float, float]:
+    ok = kp[:, 2] > 0.3
+    lo, hi = kp[ok, :2].min(0), kp[ok, :2].max(0)
+    return float(lo[0]), float(lo[1]), float(hi[0]), float(hi[1])
+
+
 def run_fast(refine: RefineHook | None) -> dict:
     files = demo_files()
     cal = load_calibration(files.calibration, cameras=list(files.cameras))
-    proc = PairProcessor(cal.group, refine_hook=refine)
+    proc = PairProcessor(cal.group, refine_hook=refine, detector_factory=DETECTOR[0])
     try:
         # warm-up: load the MediaPipe graphs outside the timed run
         warm = iter_index_pairs(files.videos, files.cameras)
@@ -154,7 +166,7 @@ def run_fast(refine: RefineHook | None) -> dict:
 def run_baseline() -> dict:
     files = demo_files()
     caps = [cv2.VideoCapture(str(p)) for p in files.videos]
-    dets = [PoseDetector(), PoseDetector()]
+    dets = [DETECTOR[0](), DETECTOR[0]()]
     try:
         # warm-up on the first frame, then rewind
         for cap, det in zip(caps, dets, strict=True):
@@ -186,7 +198,7 @@ def run_baseline() -> dict:
 def run_paced(seconds: float, refine: RefineHook | None) -> dict:
     files = demo_files()
     cal = load_calibration(files.calibration, cameras=list(files.cameras))
-    pipe = LivePipeline(demo_sources(loop=True), cal.group, refine_hook=refine)
+    pipe = LivePipeline(demo_sources(loop=True), cal.group, refine_hook=refine, detector_factory=DETECTOR[0])
     results = []
     pipe.subscribe(lambda r: results.append(_light(r)))
     pipe.start()
@@ -219,7 +231,9 @@ def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=6.0, help="length of the paced live run")
     parser.add_argument("--no-refine", action="store_true", help="run without the refinement hook")
+    parser.add_argument("--detector", default=str(DEFAULT_DETECTOR), help="2D backend: multi or single")
     args = parser.parse_args(argv)
+    DETECTOR[0] = detector_factory(args.detector)
     refine, refine_label = (None, "disabled") if args.no_refine else _refine_hook()
     fast = run_fast(refine)
     base = run_baseline()
@@ -228,6 +242,7 @@ def main(argv: list[str] | None = None) -> dict:
         "data": "demo pair: Pose2Sim balancing cam01 + cam04, 1080x1920, 60 fps, 100 frames",
         "cpu_count": os.cpu_count(),
         "refinement": refine_label,
+        "detector": args.detector,
         "fast": fast,
         "baseline": base,
         "ratio_vs_baseline": fast["pairs_per_second"] / base["pairs_per_second"],

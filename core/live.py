@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from core.calibration_io import CalibrationFile, infer_world_up, load_calibration
 from core.camera import CameraGroup
 from core.capture import CameraSource, DeviceSource, synchronized_videos
-from core.detection import PoseDetector
+from core.detection import DEFAULT_DETECTOR, DETECTOR_LABELS, PoseDetector, detector_factory, detector_kind
 from core.errors import CalibrationFileError, InputError
 from core.jobs import Cancelled
 from core.pipeline import LivePipeline, RefineHook
@@ -52,14 +52,16 @@ class StartSpec:
     ``make_sources()`` returns the two camera sources (called in the worker thread: opening may be slow).
     ``calibration`` is a :class:`CalibrationFile`, a :class:`CameraGroup`, or a callable returning one
     (called in the worker). ``cameras``: which two calibration cameras, in source order (default: the first
-    two). ``detector_factory`` makes one 2D detector per camera (MediaPipe by default).
+    two). ``detector`` names the 2D backend ("multi": several people, "single"; default DEFAULT_DETECTOR);
+    ``detector_factory``, when given, replaces it (one 2D detector per camera; tests).
     """
 
     label: str
     make_sources: Callable[[], Sequence[CameraSource]]
     calibration: CalibrationFile | CameraGroup | Callable[[], CalibrationFile | CameraGroup]
     cameras: tuple[str, str] | None = None
-    detector_factory: Callable[[], PoseDetector] = PoseDetector
+    detector_factory: Callable[[], PoseDetector] | None = None
+    detector: str = ""
     refine_hook: RefineHook | None = None
     refine_enabled: bool = False
     smoothing: tuple[bool, float] = (True, 0.5)
@@ -75,6 +77,8 @@ class LiveSession:
     calibration: CalibrationFile | None
     world_up: str
     world_up_reason: str
+    detector_label: str = ""
+    """Which 2D detector runs, in words (empty for a test's own detector)."""
 
     @property
     def sources(self) -> list[CameraSource]:
@@ -197,13 +201,16 @@ def build_session(
     group, cfile = resolve_group(spec)
     sources = list(spec.make_sources())
     try:
-        pipeline = LivePipeline(sources, group, refine_hook=spec.refine_hook, detector_factory=spec.detector_factory)
+        kind = detector_kind(spec.detector or DEFAULT_DETECTOR)
+        factory = spec.detector_factory or detector_factory(kind)
+        pipeline = LivePipeline(sources, group, refine_hook=spec.refine_hook, detector_factory=factory)
     except BaseException:
         for s in sources:
             s.stop(timeout=0.5)
         raise
     up, why = infer_world_up(cfile, group, allowed=tuple(up_axes))
-    session = LiveSession(spec.label, pipeline, group, cfile, up, why)
+    label = "" if spec.detector_factory is not None else DETECTOR_LABELS[kind]
+    session = LiveSession(spec.label, pipeline, group, cfile, up, why, label)
     pipeline.set_refine_enabled(spec.refine_enabled)
     pipeline.set_smoothing(*spec.smoothing)
     if cancel is not None and cancel.is_set():

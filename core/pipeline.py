@@ -27,14 +27,17 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from core import skeleton
+from core.association import DEFAULT_GATE, associate, nearest_unmatched_reason
 from core.camera import CameraGroup, cameras_for_frames
 from core.capture import CameraSource, Frame, SourceState
-from core.detection import Detection, PersonFollower, PoseDetector
+from core.detection import DEFAULT_DETECTOR, Detection, PersonFollower, PoseDetector
+from core.detection import detector_factory as make_detector_factory
 from core.errors import InputError
 from core.filters import OneEuroFilter
 from core.swaps import MIN_GAIN_PX as SWAP_MIN_GAIN_PX
 from core.swaps import fix_left_right_swaps
 from core.sync import FramePair, LiveSynchronizer
+from core.tracking import PersonTracker, centrality
 from core.triangulation import DEFAULT_MIN_CONFIDENCE, Triangulation, triangulate
 
 log = logging.getLogger(__name__)
@@ -75,6 +78,36 @@ class StageTimes:
     latency_ms: float = float("nan")
 
 
+@dataclass(frozen=True)
+class People:
+    """Everyone the two cameras saw in one pair.
+
+    keypoints: per view ``(N_v, 17, 3)`` ``[x_px, y_px, conf]``; tracks: per view ``(N_v,)`` the 3D track id of each
+    person (-1 when not matched across the views); followed: the followed track id (-1 when none).
+    """
+
+    keypoints: tuple[np.ndarray, np.ndarray]
+    tracks: tuple[np.ndarray, np.ndarray]
+    followed: int = -1
+
+
+def _person_at(boxes: list, x: float, y: float) -> int | None:
+    """The index of the person whose box ``(x0, y0, x1, y1)`` px holds ``(x, y)`` (the smallest), else the nearest
+    box within a box height, else None."""
+    best, best_d = None, np.inf
+    for i, b in enumerate(boxes):
+        if b is None:
+            continue
+        x0, y0, x1, y1 = b
+        inside = x0 <= x <= x1 and y0 <= y <= y1
+        d = (x1 - x0) * (y1 - y0) if inside else 1e12 + np.hypot(x - (x0 + x1) / 2, y - (y0 + y1) / 2)
+        if not inside and d - 1e12 > (y1 - y0):
+            continue
+        if d < best_d:
+            best, best_d = i, d
+    return best
+
+
 @dataclass
 class PoseResult:
     """The outcome of one processed pair.
@@ -84,7 +117,8 @@ class PoseResult:
     refined: ``(17, 3)`` m after the refinement hook, or None.
     display: ``(17, 3)`` m smoothed for display (from refined if present, else coarse), or None.
     reprojection_error_px: ``(17,)``.
-    status: "ok", "no_person", "one_view" or "error"; ``reason`` says why there is no 3D.
+    status: "ok", "no_person", "one_view", "unmatched" (the two views' people do not match) or "error";
+    ``reason`` says why there is no 3D.
     """
 
     pair_index: int
@@ -101,6 +135,8 @@ class PoseResult:
     times: StageTimes = field(default_factory=StageTimes)
     relabelled: str = ""
     """Left/right labels repaired in one view before triangulating ("", "legs", "arms", "limbs", "body")."""
+    people: People | None = None
+    """Everyone each camera saw, with their track ids (the followed person is ``keypoints2d``)."""
 
     @property
     def has_3d(self) -> bool:
@@ -133,21 +169,31 @@ class _DetectorWorker:
     def _init(self) -> None:
         self._follower = PersonFollower(self._factory())
 
-    def _detect(self, image: np.ndarray) -> tuple[Detection, float]:
+    def _detect(self, image: np.ndarray, t_s: float) -> tuple[list[Detection], str, float]:
+        """Every person this camera's detector finds, the reason when none, and the time it took (ms)."""
         assert self._follower is not None
+        detector = self._follower.detector
+        multi = hasattr(detector, "detect_all")
         if self._pending_release:
-            self._follower.release()
+            if not multi:
+                self._follower.release()
             self._pending_release = False
         if self._pending_select is not None:
             x, y = self._pending_select
-            self._follower.select(x, y, (image.shape[1], image.shape[0]))
+            if not multi:  # the single-person detector must move its crop; several people need no crop
+                self._follower.select(x, y, (image.shape[1], image.shape[0]))
             self._pending_select = None
         t0 = time.perf_counter()
-        det = self._follower.detect(image)
-        return det, (time.perf_counter() - t0) * 1e3
+        if multi:
+            dets = detector.detect_all(image, t_s)
+            reason = "" if dets else "no person detected"
+        else:
+            det = self._follower.detect(image)
+            dets, reason = ([det], "") if det.found else ([], det.reason)
+        return dets, reason, (time.perf_counter() - t0) * 1e3
 
-    def submit(self, image: np.ndarray) -> Future:
-        return self._pool.submit(self._detect, image)
+    def submit(self, image: np.ndarray, t_s: float) -> Future:
+        return self._pool.submit(self._detect, image, t_s)
 
     def select(self, x: float, y: float) -> None:
         self._pending_select = (x, y)
@@ -180,6 +226,7 @@ class PairProcessor:
     ``cameras`` are the two calibrated cameras in the same order as the pair's frames.
     ``refine_hook`` is optional; ``smoothing`` is a One-Euro filter for display (raw values are kept).
     ``fix_swaps`` repairs left/right label swaps between the views before triangulating (core.swaps).
+    ``detector_factory`` makes one 2D detector per camera (default: the ``DEFAULT_DETECTOR`` backend).
     """
 
     def __init__(
@@ -188,7 +235,7 @@ class PairProcessor:
         refine_hook: RefineHook | None = None,
         min_confidence: float = DEFAULT_MIN_CONFIDENCE,
         smoothing: OneEuroFilter | None = None,
-        detector_factory: Callable[[], PoseDetector] = PoseDetector,
+        detector_factory: Callable[[], PoseDetector] | None = None,
         fix_swaps: bool = True,
     ) -> None:
         if len(cameras) != 2:
@@ -202,21 +249,36 @@ class PairProcessor:
         self.smoothing = smoothing if smoothing is not None else OneEuroFilter()
         self.smoothing_enabled = True
         self.warnings: list[str] = []
+        self.tracker = PersonTracker()
+        self.gate = DEFAULT_GATE
+        self._click: tuple[int, float, float, int] | None = None
+        self._boxes: list[tuple[float, float, float, float] | None] = [None, None]
         self._sizes: list[tuple[int, int]] | None = None
-        self._workers = [_DetectorWorker(c.name, detector_factory) for c in cameras]
+        factory = detector_factory or make_detector_factory(DEFAULT_DETECTOR)
+        self._workers = [_DetectorWorker(c.name, factory) for c in cameras]
 
     # -- person selection -------------------------------------------------------------------
     def select_person(self, view: int, x: float, y: float) -> None:
-        """Follow the person at pixel (x, y) of view 0 or 1."""
+        """Follow the person at pixel (x, y) of view 0 or 1, in both views (their 3D track).
+
+        The click is resolved on the next pairs (up to 30) in which that person is seen by both cameras.
+        """
+        self._click = (int(view), float(x), float(y), 30)
         self._workers[view].select(x, y)
 
     def release_person(self) -> None:
-        """Back to the default person (nearest the image centre) in both views."""
+        """Back to the default person (nearest the middle of both images)."""
+        self._click = None
+        self.tracker.follow(None)
         for w in self._workers:
             w.release_person()
 
     def target_boxes(self) -> list[tuple[float, float, float, float] | None]:
-        return [w.target_box for w in self._workers]
+        """The followed person's box ``(x0, y0, x1, y1)`` px in each view at the last pair (None where not seen)."""
+        boxes = list(self._boxes)
+        if boxes == [None, None]:  # the single-person detector's crop, before anyone is matched
+            boxes = [w.target_box for w in self._workers]
+        return boxes
 
     # -- stages ----------------------------------------------------------------------------
     def _check_sizes(self, frames: Sequence[Frame]) -> None:
@@ -230,7 +292,7 @@ class PairProcessor:
     def submit(self, pair: FramePair) -> _Submitted:
         """Start both detectors on a pair (each camera's detector handles its frames in order)."""
         self._check_sizes(pair.frames)
-        futures = tuple(w.submit(f.image) for w, f in zip(self._workers, pair.frames, strict=True))
+        futures = tuple(w.submit(f.image, f.t_ns / 1e9) for w, f in zip(self._workers, pair.frames, strict=True))
         return _Submitted(pair, futures, time.monotonic_ns(), time.perf_counter())
 
     def detect_and_triangulate(self, pair: FramePair) -> PoseResult:
@@ -238,63 +300,110 @@ class PairProcessor:
         return self.complete(self.submit(pair))
 
     def complete(self, job: _Submitted) -> PoseResult:
-        """Wait for a submitted pair's two detections, then triangulate."""
+        """Wait for a submitted pair's detections; associate the people of the two views, track them in 3D and
+        triangulate the followed one."""
         pair, frames, t_pair = job.pair, job.pair.frames, job.t_pair_ns
         results = [fu.result() for fu in job.futures]
         detect_wall = (time.perf_counter() - job.t_submit) * 1e3
-        dets = [r[0] for r in results]
-        kp = np.stack([d.keypoints for d in dets])  # (2, 17, 3)
         times = StageTimes(
             grab_to_pair_ms=(t_pair - max(f.t_ns for f in frames)) / 1e6,
-            detect_ms=(results[0][1], results[1][1]),
+            detect_ms=(results[0][2], results[1][2]),
             detect_wall_ms=detect_wall,
         )
-        names = self.cameras.names
-        base = dict(pair_index=pair.index, t_ns=pair.t_ns, frames=frames, keypoints2d=kp, skew_ms=pair.skew_ms)
-        seen = [d.found for d in dets]
-        if not any(seen):
-            return PoseResult(
-                coarse=None,
-                reprojection_error_px=np.full(skeleton.NUM_JOINTS, np.nan),
-                status="no_person",
-                reason="no person in view of either camera",
-                times=times,
-                **base,
-            )
-        if not all(seen):
-            only = names[seen.index(True)]
-            missing = names[seen.index(False)]
-            return PoseResult(
-                coarse=None,
-                reprojection_error_px=np.full(skeleton.NUM_JOINTS, np.nan),
-                status="one_view",
-                reason=f"only {only} sees the person ({missing}: {dets[seen.index(False)].reason})",
-                times=times,
-                **base,
-            )
         t0, c0 = time.perf_counter(), time.thread_time()
+        people, chosen, why = self._choose_person([r[0] for r in results], [r[1] for r in results], pair.t_ns / 1e9)
+        empty = np.full(skeleton.NUM_JOINTS, np.nan)
+        kp = chosen if chosen is not None else np.stack([Detection.empty().keypoints] * 2)  # (2, 17, 3)
+        base = dict(pair_index=pair.index, t_ns=pair.t_ns, frames=frames, keypoints2d=kp, skew_ms=pair.skew_ms)
+        base.update(people=people)
+        if why[0] != "ok":
+            times.triangulate_ms = (time.perf_counter() - t0) * 1e3
+            status, reason = why
+            return PoseResult(
+                coarse=None, reprojection_error_px=empty, status=status, reason=reason, times=times, **base
+            )
         tri, kp, relabelled = self.triangulate_keypoints(kp)
         base["keypoints2d"] = kp
         times.triangulate_ms = (time.perf_counter() - t0) * 1e3
         times.triangulate_cpu_ms = (time.thread_time() - c0) * 1e3
-        points = tri.points[0]
+        err = tri.reprojection_error_px[0]
         if not tri.valid[0, list(CORE_JOINTS)].all():
+            reason = "hips or shoulders are not confidently seen by both cameras"
             return PoseResult(
-                coarse=None,
-                reprojection_error_px=tri.reprojection_error_px[0],
-                status="one_view",
-                reason="hips or shoulders are not confidently seen by both cameras",
-                times=times,
-                **base,
+                coarse=None, reprojection_error_px=err, status="one_view", reason=reason, times=times, **base
             )
         return PoseResult(
-            coarse=points,
-            reprojection_error_px=tri.reprojection_error_px[0],
-            status="ok",
-            times=times,
-            relabelled=relabelled,
-            **base,
+            coarse=tri.points[0], reprojection_error_px=err, status="ok", times=times, relabelled=relabelled, **base
         )
+
+    def _choose_person(
+        self, dets: list[list[Detection]], reasons: list[str], t_s: float
+    ) -> tuple[People, np.ndarray | None, tuple[str, str]]:
+        """Associate the two views' people, update the tracks, and pick the followed person's 2D ``(2, 17, 3)``.
+
+        Returns (everyone, the followed person's keypoints (one view only when status is "one_view") or None,
+        (status, reason)).
+        """
+        cands = [np.stack([d.keypoints for d in ds]) if ds else np.empty((0, skeleton.NUM_JOINTS, 3)) for ds in dets]
+        boxes = [[d.box for d in ds] for ds in dets]
+        matches = associate(cands[0], cands[1], self.cameras, self.gate, self.min_confidence)
+        roots = np.array([m.root for m in matches]).reshape(-1, 3)
+        points = np.array([m.points for m in matches]).reshape(-1, skeleton.NUM_JOINTS, 3)
+        ids = self.tracker.update(roots, t_s, skeleton.bone_lengths(points))
+        tracks = [np.full(len(c), -1) for c in cands]
+        for m, i in zip(matches, ids, strict=True):
+            tracks[0][m.a], tracks[1][m.b] = i, i
+        self._resolve_click(boxes, tracks)
+        sizes = [c.size for c in self.cameras]
+        if matches:
+            cent = centrality(cands[0][[m.a for m in matches]], cands[1][[m.b for m in matches]], sizes)
+            followed = self.tracker.choose_default(ids, cent)
+        else:
+            followed = self.tracker.choose_default([], np.empty(0))
+        people = People((cands[0], cands[1]), (tracks[0], tracks[1]), followed if followed is not None else -1)
+        self._boxes = [None, None]
+        for m, i in zip(matches, ids, strict=True):
+            if i == followed:
+                self._boxes = [boxes[0][m.a], boxes[1][m.b]]
+                return people, np.stack([cands[0][m.a], cands[1][m.b]]), ("ok", "")
+        names = self.cameras.names
+        seen = [len(c) > 0 for c in cands]
+        if not any(seen):
+            return people, None, ("no_person", "no person in view of either camera")
+        if not all(seen):
+            missing = seen.index(False)
+            why = f"only {names[1 - missing]} sees the person ({names[missing]}: {reasons[missing]})"
+            return people, self._one_view(cands, 1 - missing, followed), ("one_view", why)
+        if followed is not None:
+            return people, None, ("one_view", f"the followed person (#{followed}) is not seen by both cameras")
+        return people, None, ("unmatched", nearest_unmatched_reason(cands[0], cands[1], self.cameras))
+
+    def _one_view(self, cands: list[np.ndarray], view: int, followed: int | None) -> np.ndarray:
+        """``(2, 17, 3)``: in ``view``, the person nearest where the followed track was last seen (else the most
+        confident); the other view empty. What is recorded as the 2D of a pair with no 3D."""
+        kp = np.stack([Detection.empty().keypoints] * 2)
+        pick = 0
+        track = self.tracker.tracks.get(followed) if followed is not None else None
+        if track is not None and len(cands[view]) > 1:
+            at = self.cameras[view].project(track.root[None])[0]
+            centre = np.nanmedian(np.where(cands[view][..., 2:] > 0.3, cands[view][..., :2], np.nan), axis=1)
+            pick = int(np.nanargmin(np.nan_to_num(np.linalg.norm(centre - at, axis=-1), nan=np.inf)))
+        kp[view] = cands[view][pick]
+        return kp
+
+    def _resolve_click(self, boxes: list[list], tracks: list[np.ndarray]) -> None:
+        """Turn a pending click into the followed track once the clicked person is seen by both cameras."""
+        if self._click is None:
+            return
+        view, x, y, left = self._click
+        hit = _person_at(boxes[view], x, y)
+        if hit is not None and tracks[view][hit] >= 0:
+            self.tracker.follow(int(tracks[view][hit]))
+            self._click = None
+        elif left <= 1:
+            self._click = None
+        else:
+            self._click = (view, x, y, left - 1)
 
     def triangulate_keypoints(self, kp: np.ndarray) -> tuple[Triangulation, np.ndarray, str]:
         """Triangulate one pair's keypoints ``(2, 17, 3)``; returns (result, keypoints as used, relabelling).
@@ -400,7 +509,7 @@ class LivePipeline:
         cameras: CameraGroup,
         refine_hook: RefineHook | None = None,
         min_confidence: float = DEFAULT_MIN_CONFIDENCE,
-        detector_factory: Callable[[], PoseDetector] = PoseDetector,
+        detector_factory: Callable[[], PoseDetector] | None = None,
         max_latency_s: float = 0.3,
     ) -> None:
         if len(sources) != 2:

@@ -41,7 +41,9 @@ SWAP_CANDIDATES: dict[str, np.ndarray] = {
     "body": _mirror_perm(np.arange(skeleton.NUM_JOINTS)),
 }
 _NAMES = ("", *SWAP_CANDIDATES)
-_PERMS = np.stack([np.arange(skeleton.NUM_JOINTS), *SWAP_CANDIDATES.values()])  # (C, J), identity first
+#: Every labelling of one view that is tried, identity first: ``(C, J)`` joint indices.
+RELABELLINGS = np.stack([np.arange(skeleton.NUM_JOINTS), *SWAP_CANDIDATES.values()])
+_PERMS = RELABELLINGS
 
 
 def _view1_labels_wrong(X: np.ndarray, kind: np.ndarray) -> np.ndarray:

@@ -149,7 +149,7 @@ def test_demo_runs_live_from_the_tab(tab, qtbot, monkeypatch):
     qtbot.mouseClick(tab.smooth_check, LEFT)
     assert pipe.processor.smoothing_enabled is True
     tab.smooth_slider.setValue(90)
-    assert pipe.processor.smoothing.min_cutoff == pytest.approx(10 ** (1 - 1.7 * 0.9))
+    assert pipe.processor.smoothing.min_cutoff == pytest.approx(6.0 * 4.0 ** (1 - 2 * 0.9))
 
     # click on the person (the pelvis in view 0): the selection reaches the pipeline in full-image pixels
     calls: list[tuple[int, float, float]] = []
@@ -316,3 +316,41 @@ def test_first_run_offers_the_demo_and_a_found_camera_list_is_shown(qtbot, qsett
     assert (combos[0].currentData(), combos[1].currentData()) == (0, 2)
     assert live.findChildren(QtWidgets.QMessageBox) == []
     live.stop()
+
+
+def test_clicking_the_bystander_in_one_view_follows_them_in_both(qtbot, tab):
+    from tests.test_pipeline import BYSTANDER_OFFSET, TwoPeopleDetector
+    from tests.test_pipeline import _rig as tiny_rig
+    from tests.test_pipeline import _sources as tiny_sources
+    from tests.test_pipeline import _truth as tiny_truth
+
+    group = tiny_rig()
+    made = iter([TwoPeopleDetector(group[0], (1, 0)), TwoPeopleDetector(group[1], (0, 1))])
+    spec = StartSpec("two people", make_sources=tiny_sources, calibration=group, detector_factory=lambda: next(made))
+    tab.show()
+    with qtbot.waitSignal(tab.presenter.started, timeout=10_000):
+        tab.start_with(spec)
+    # by default the subject (nearest the middle of both images) is followed; the bystander is drawn faintly
+    qtbot.waitUntil(lambda: all(v.others() for v in tab.views) and _has_3d(tab), timeout=10_000)
+    view = tab.views[0]
+    k = view.frame().index
+    subject_px = group[0].project(tiny_truth(k))
+    assert np.abs(view.pose()[:, :2] - subject_px).max() < 2.0
+    # click the bystander's pelvis in view 0
+    bystander = view.others()[0]
+    click = view.image_to_widget(bystander[sk.ROOT, :2])
+    qtbot.mouseClick(view, LEFT, pos=QtCore.QPoint(round(click[0]), round(click[1])))
+
+    def both_follow_the_bystander() -> bool:
+        out = []
+        for v, cam in zip(tab.views, group, strict=True):
+            pose, frame = v.pose(), v.frame()
+            if pose is None or frame is None or not np.isfinite(pose[:, :2]).all():
+                return False
+            truth = cam.project(tiny_truth(frame.index) + BYSTANDER_OFFSET)
+            out.append(np.abs(pose[:, :2] - truth).max() < 2.0)
+        return all(out)
+
+    qtbot.waitUntil(both_follow_the_bystander, timeout=10_000)
+    with qtbot.waitSignal(tab.presenter.stopped, timeout=15_000):
+        qtbot.mouseClick(tab.start_button, LEFT)

@@ -292,3 +292,61 @@ def test_batch_processing_of_real_videos_is_lossless():
     assert sum(r.status == "ok" for r in results) >= 95
     median_mm = float(np.nanmedian(np.linalg.norm(pts[:, list(sk.SHARED_12)] - reference12(), axis=-1)) * 1000)
     assert median_mm <= 50.0, median_mm
+
+
+BYSTANDER_OFFSET = np.array([0.3, 0.7, 0.4])  # metres, beside and behind the subject, further off-centre
+
+
+class TwoPeopleDetector(FakeDetector):
+    """A several-people detector: the subject and a bystander, listed in ``order`` (a view's own order)."""
+
+    def __init__(self, cam: Camera, order: tuple[int, int] = (0, 1)) -> None:
+        super().__init__(cam)
+        self.order = order
+
+    def detect_all(self, image: np.ndarray, t_s: float | None = None) -> list[Detection]:
+        k = int(image[0, 0, 0]) + 256 * int(image[0, 0, 1])
+        people = []
+        for who in self.order:
+            uv = self.cam.project(_truth(k) + (BYSTANDER_OFFSET if who else 0))
+            kp = np.concatenate([uv, np.full((17, 1), 0.9)], axis=1)
+            people.append(Detection(kp, found=True, box=(*uv.min(0), *uv.max(0))))
+        return people
+
+
+def test_with_two_people_the_central_one_is_followed_and_a_click_moves_both_views_to_the_other():
+    group = _rig()
+    made = iter([TwoPeopleDetector(group[0], (1, 0)), TwoPeopleDetector(group[1], (0, 1))])
+    pipe = LivePipeline(_sources(), group, detector_factory=lambda: next(made))
+    got: list = []
+    pipe.subscribe(got.append)
+    try:
+        pipe.start()
+        _wait(lambda: sum(r.has_3d for r in got) >= 3)
+        first = [r for r in got if r.has_3d]
+        for r in first:  # the subject (nearest the middle of both images), never a mix
+            np.testing.assert_allclose(r.coarse, _truth(r.frames[0].index), atol=1e-6)
+            assert [len(k) for k in r.people.keypoints] == [2, 2] and r.people.followed > 0
+        subject_track = first[-1].people.followed
+        # click the bystander's pelvis in view 1
+        r = first[-1]
+        who = int(np.flatnonzero(r.people.tracks[1] != subject_track)[0])
+        x, y = r.people.keypoints[1][who][sk.ROOT, :2]
+        n = len(got)
+        pipe.select_person(1, float(x), float(y))
+        _wait(lambda: any(g.has_3d and g.people.followed != subject_track for g in got[n:]))
+        later = [g for g in got[n:] if g.has_3d and g.people.followed != subject_track]
+        for g in later:  # both views now give the bystander's 3D
+            np.testing.assert_allclose(g.coarse, _truth(g.frames[0].index) + BYSTANDER_OFFSET, atol=1e-6)
+        assert pipe.processor.target_boxes()[0] is not None
+    finally:
+        pipe.stop()
+
+
+def _wait(cond, timeout: float = 20.0) -> None:
+    deadline = threading.Event()
+    for _ in range(int(timeout / 0.02)):
+        if cond():
+            return
+        deadline.wait(0.02)
+    raise AssertionError("condition not met in time")

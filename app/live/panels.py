@@ -14,6 +14,7 @@ from app.widgets.camera_view import CameraView
 from app.widgets.formatting import number
 from app.widgets.plots import RatePlot
 from app.widgets.skeleton_view import SkeletonView
+from core.detection import DETECTOR_LABELS
 from core.live import SourceKind
 
 RESOLUTIONS: tuple[tuple[int, int], ...] = ((640, 480), (1280, 720), (1920, 1080))
@@ -229,6 +230,16 @@ class CamerasPanel(QtWidgets.QWidget):
             "(which lags by the latency). Either way a camera keeps its live picture when pairing stalls."
         )
         row.addWidget(self.sync_check)
+        self.detector_combo = QtWidgets.QComboBox()
+        self.detector_combo.setObjectName("detectorCombo")
+        for kind, label in DETECTOR_LABELS.items():
+            self.detector_combo.addItem(label, kind.value)
+        self.detector_combo.setToolTip(
+            "The 2D detector (applied at the next Start). Several people: every person is found and the one you\n"
+            "follow is tracked in 3D across both cameras, so a bystander cannot take over. One person: the legacy\n"
+            "MediaPipe solution, which follows one person per camera."
+        )
+        row.addWidget(self.detector_combo)
         self.reset_person_button = QtWidgets.QPushButton("Reset person")
         self.reset_person_button.setToolTip("Follow the default person again (the one nearest the image centre)")
         row.addWidget(self.reset_person_button)

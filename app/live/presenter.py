@@ -104,6 +104,8 @@ class LivePresenter(QtCore.QObject):
         self.refine_hook: RefineHook | None = None
         self.refine_enabled = False
         self.smoothing: tuple[bool, float] = (True, 0.5)
+        self.detector = ""
+        """The 2D backend the next start uses ("multi" or "single"; empty: the default)."""
         self.bridge = ResultBridge(DISPLAY_HZ, self)
         self.bridge.resultReady.connect(self.resultReady)
         self._stats_timer = QtCore.QTimer(self)
@@ -182,6 +184,8 @@ class LivePresenter(QtCore.QObject):
             spec.refine_hook = self.refine_hook
         spec.refine_enabled = self.refine_enabled and spec.refine_hook is not None
         spec.smoothing = self.smoothing
+        if not spec.detector:
+            spec.detector = self.detector
         task = Task(lambda _p, cancel: build_session(spec, cancel, tuple(UP_AXES)), "live-start", spec.label)
         task.ended.connect(self._start_ended)
         self._start_task = task

@@ -15,6 +15,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+import numpy as np
 from PySide6 import QtCore, QtGui, QtWidgets
 
 from app.live.bridge import DISPLAY_HZ
@@ -141,6 +142,7 @@ class LiveTab(QtWidgets.QWidget):
         self.load_calib_button, self.extra_controls = tb.load_calib_button, tb.extra_controls
         self.views, self.views_area, self.views_stack = cam.views, cam.views_area, cam.views_stack
         self.sync_check, self.reset_person_button = cam.sync_check, cam.reset_person_button
+        self.detector_combo = cam.detector_combo
         self.warning_banner, self.problem_banner = cam.warning_banner, cam.problem_banner
         self.welcome_title, self.welcome_text, self.demo_button = cam.welcome_title, cam.welcome_text, cam.demo_button
         self.view3d, self.no3d_label = td.view3d, td.no3d_label
@@ -170,6 +172,7 @@ class LiveTab(QtWidgets.QWidget):
         tb.load_calib_button.clicked.connect(self.load_calibration_dialog)
         tb.start_button.clicked.connect(self._on_start_clicked)
         self.sync_check.toggled.connect(self._save_settings)
+        self.detector_combo.currentIndexChanged.connect(self._on_detector_changed)
         self.reset_person_button.clicked.connect(p.release_person)
         self.demo_button.clicked.connect(self.start_demo)
         for v in self.views:
@@ -427,6 +430,7 @@ class LiveTab(QtWidgets.QWidget):
             self.videos_button,
             self.calib_pair_combo,
             self.demo_button,
+            self.detector_combo,
         ):
             w.setEnabled(idle)
         self.reset_person_button.setEnabled(state is LiveState.RUNNING)
@@ -464,7 +468,8 @@ class LiveTab(QtWidgets.QWidget):
         self.reset_view()
         self.three_d.set_message("Waiting for the first synchronised pair…")
         self._display_timer.start()
-        self.app_state.say(f"Live: {session.label} running ({' + '.join(session.camera_names)})")
+        detector = f"; 2D: {session.detector_label}" if session.detector_label else ""
+        self.app_state.say(f"Live: {session.label} running ({' + '.join(session.camera_names)}){detector}")
 
     def _on_start_failed(self, exc: BaseException) -> None:
         self._display_timer.stop()
@@ -489,6 +494,10 @@ class LiveTab(QtWidgets.QWidget):
     def _on_person_clicked(self, view: int, x: float, y: float) -> None:
         self.presenter.select_person(view, x, y)
         self.app_state.say(f"Following the person at ({x:.0f}, {y:.0f}) px in {self.views[view].title()}", 3000)
+
+    def _on_detector_changed(self, *_args: object) -> None:
+        self.presenter.detector = str(self.detector_combo.currentData() or "")
+        self._save_settings()
 
     def _on_smoothing_changed(self, *_args: object) -> None:
         on = self.smooth_check.isChecked()
@@ -595,6 +604,7 @@ class LiveTab(QtWidgets.QWidget):
         if key != self._shown_pose_key[i]:
             self._shown_pose_key[i] = key
             view.set_pose(kp, box, faded)
+            view.set_others(_others(r, i))
 
     def _on_stats(self, ls: LiveStats) -> None:
         s = ls.stats
@@ -636,6 +646,8 @@ class LiveTab(QtWidgets.QWidget):
         self.smooth_slider.setEnabled(self.smooth_check.isChecked())
         self.coarse_check.setChecked(s.live_show_coarse)
         self.sync_check.setChecked(s.live_sync_overlay)
+        self.detector_combo.setCurrentIndex(max(self.detector_combo.findData(s.detector), 0))
+        self.presenter.detector = str(self.detector_combo.currentData() or "")
         self.presenter.set_smoothing(self.smooth_check.isChecked(), self.smooth_slider.value() / 100.0)
 
     def _save_settings(self, *_args: object) -> None:
@@ -651,7 +663,19 @@ class LiveTab(QtWidgets.QWidget):
         s.live_smoothing_strength = self.smooth_slider.value()
         s.live_show_coarse = self.coarse_check.isChecked()
         s.live_sync_overlay = self.sync_check.isChecked()
+        s.detector = str(self.detector_combo.currentData() or "multi")
         s.live_videos = list(self._video_paths)
         for k, combo in enumerate(self.camera_combos):
             if combo.currentData() is not None:
                 s.set_live_camera(k, int(combo.currentData()))
+
+
+def _others(r: PoseResult | None, view: int) -> list[np.ndarray]:
+    """The ``(17, 3)`` keypoints of everyone in ``view`` but the followed person (drawn faintly)."""
+    if r is None or r.people is None:
+        return []
+    kp, tracks = r.people.keypoints[view], r.people.tracks[view]
+    followed = r.people.followed if r.has_3d else -2  # with no 3D nobody is drawn as followed ...
+    if r.status == "one_view" and np.isfinite(r.keypoints2d[view, :, :2]).any():  # ... but the one-view pick is
+        return [k for k in kp if not np.array_equal(k, r.keypoints2d[view], equal_nan=True)]
+    return [k for k, t in zip(kp, tracks, strict=True) if t != followed or followed < 0]

@@ -276,6 +276,7 @@ class SessionsPresenter(QtCore.QObject):
             refine_hook=self.refine_hook,
             model_id=self.refine_label,
             detector_factory=self._detector_factory,
+            detector=self.app_state.settings.detector,
         )
         return self._start_job("process", task, Path(path))
 

@@ -86,6 +86,7 @@ def process_task(
     refine_hook: RefineHook | None = None,
     model_id: str = "",
     detector_factory: Callable[[], Any] | None = None,
+    detector: str = "",
 ) -> Task:
     """:func:`core.session.processing.process_session` (result: its :class:`ProcessSummary`).
 
@@ -102,6 +103,7 @@ def process_task(
             model_id=model_id,
             refine_loader=default_refine_loader,
             detector_factory=detector_factory,
+            detector=detector,
         )
 
     return Task(run, "session-process", f"Processing {Path(session).name}")

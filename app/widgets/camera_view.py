@@ -74,6 +74,7 @@ class CameraView(QtWidgets.QWidget):
         self._image_size = (0, 0)  # full-image (w, h) px
         self._rect = QtCore.QRectF()  # where the picture is drawn, widget px
         self._keypoints: np.ndarray | None = None
+        self._others: list[np.ndarray] = []
         self._box: tuple[float, float, float, float] | None = None
         self._faded = False
         self._click: QtCore.QPointF | None = None
@@ -146,6 +147,14 @@ class CameraView(QtWidgets.QWidget):
         self._keypoints, self._box, self._faded = kp, box, bool(faded)
         self.update()
 
+    def set_others(self, people: list[np.ndarray]) -> None:
+        """Everyone else in view, ``(17, 3)`` px+confidence each: drawn faintly under the followed person."""
+        self._others = [np.asarray(k, dtype=np.float64) for k in people]
+        self.update()
+
+    def others(self) -> list[np.ndarray]:
+        return [k.copy() for k in self._others]
+
     def pose(self) -> np.ndarray | None:
         return None if self._keypoints is None else self._keypoints.copy()
 
@@ -154,6 +163,7 @@ class CameraView(QtWidgets.QWidget):
         self._frame = self._image = self._buf = None
         self._image_size = (0, 0)
         self._keypoints = self._box = None
+        self._others = []
         self._problem = None
         self._info = ""
         self.update()
@@ -270,6 +280,7 @@ class CameraView(QtWidgets.QWidget):
             p.fillRect(tr, _qcolor(np.array([62, 166, 245]), 0.8 * alpha))
             p.setPen(PALETTE.qcolor("white", alpha))
             p.drawText(tr, QtCore.Qt.AlignmentFlag.AlignCenter, tag)
+        self._paint_others(p, scale)
         kp = self._keypoints
         if kp is None:
             return
@@ -292,6 +303,18 @@ class CameraView(QtWidgets.QWidget):
             p.setBrush(_qcolor(joint_rgb[j], alpha))
             p.drawEllipse(QtCore.QPointF(uv[j, 0], uv[j, 1]), r, r)
         self._paint_legend(p)
+
+    def _paint_others(self, p: QtGui.QPainter, scale: float) -> None:
+        """The people not followed: thin, translucent, one colour (a click on one follows them)."""
+        width = float(np.clip(6.0 * scale, 2.0, 3.5))
+        pen = QtGui.QPen(PALETTE.qcolor("white", 0.7), width, QtCore.Qt.PenStyle.DashLine)
+        pen.setCapStyle(QtCore.Qt.PenCapStyle.RoundCap)
+        p.setPen(pen)
+        for kp in self._others:
+            uv = self.image_to_widget(kp[:, :2])
+            ok = np.isfinite(uv).all(axis=1) & (kp[:, 2] > 0.3)
+            for a, b in BONES[ok[BONES[:, 0]] & ok[BONES[:, 1]]]:
+                p.drawLine(QtCore.QPointF(*uv[a]), QtCore.QPointF(*uv[b]))
 
     def _paint_legend(self, p: QtGui.QPainter) -> None:
         """A small 'confidence 0 -> 1' colour bar in the picture's bottom-right corner."""

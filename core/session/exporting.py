@@ -14,6 +14,7 @@ import numpy as np
 
 from core.errors import ExportError, InputError, SessionError
 from core.export import FORMATS, export
+from core.filters import butterworth_zero_phase
 from core.session.session import Session
 
 __all__ = ["ExportSummary", "export_session"]
@@ -54,11 +55,13 @@ def export_session(
     which: str | None = None,
     *,
     bvh_units: str = "m",
+    lowpass_hz: float | None = None,
 ) -> ExportSummary:
     """Export a processed session's 3D motion to ``out`` in ``fmt`` (one of :data:`core.export.FORMATS`).
 
     ``which``: "refined" or "coarse" (default: refined when the session has it, else coarse). The world's up
-    axis comes from the session's calibration (:meth:`Session.world_up`).
+    axis comes from the session's calibration (:meth:`Session.world_up`). ``lowpass_hz`` (e.g. 6): filter the motion
+    with a zero-phase Butterworth first (no lag; ``core.filters.butterworth_zero_phase``).
     """
     s = Session.open(session)
     key = str(fmt).lower().lstrip(".")
@@ -81,6 +84,16 @@ def export_session(
         )
     up, why = s.world_up()
     fps = s.meta.fps if s.meta.fps > 0 else None
+    if lowpass_hz is not None:
+        if not (np.isfinite(lowpass_hz) and lowpass_hz > 0):
+            raise InputError(f"the low-pass cut-off must be a positive number of Hz, got {lowpass_hz!r}.")
+        rate = fps or (1.0 / float(np.median(np.diff(poses.time_s))) if len(poses.time_s) > 1 else 0.0)
+        if not rate or lowpass_hz >= rate / 2:
+            raise InputError(
+                f"a {lowpass_hz:g} Hz low-pass needs a frame rate above {2 * lowpass_hz:g} fps; this session's is "
+                f"{rate:.1f} fps. Choose a lower cut-off (6 Hz suits human motion)."
+            )
+        points = butterworth_zero_phase(points, rate, float(lowpass_hz))
     path = export(
         points,
         poses.time_s,
@@ -95,7 +108,7 @@ def export_session(
     return ExportSummary(
         out=str(path),
         format=key,
-        which=which,
+        which=which + (f", low-pass {lowpass_hz:g} Hz" if lowpass_hz is not None else ""),
         frames=int(len(points)),
         frames_with_3d=int(valid.sum()),
         up_axis=up,

@@ -9,6 +9,7 @@ Units: pixels (2D, reprojection error), metres (3D), seconds.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import os
 import threading
 import time
@@ -53,6 +54,8 @@ class ProcessSummary:
     seconds_per_100_frames: float | None
     no_3d_reasons: dict[str, int] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
+    detector: str = ""
+    """The 2D backend that ran ("multi", "single"; empty for a test's own detector)."""
     outputs: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
@@ -115,6 +118,7 @@ def process_session(
     model_id: str = "",
     refine_loader: RefineLoader | None = None,
     detector_factory: Callable[[], Any] | None = None,
+    detector: str = "",
     min_confidence: float = DEFAULT_MIN_CONFIDENCE,
     prefetch: int = 4,
 ) -> ProcessSummary:
@@ -124,6 +128,7 @@ def process_session(
     ahead in their own threads and the refinement of pair N overlaps the detection of pair N + 1
     (:func:`core.pipeline.process_pairs`). ``refine``: use ``refine_hook`` (named ``model_id``), else the hook
     ``refine_loader()`` loads when processing starts; without either, refinement is skipped with a note.
+    ``detector`` names the 2D backend ("multi" or "single", default ``core.detection.DEFAULT_DETECTOR``);
     ``detector_factory`` replaces MediaPipe (tests). Raises :class:`core.jobs.Cancelled` when ``cancel`` is set
     before every pair was processed (nothing is written).
     """
@@ -139,9 +144,13 @@ def process_session(
     report(0, P, "starting the detectors")
     factory = detector_factory
     if factory is None:
-        from core.detection import PoseDetector
+        from core.detection import DEFAULT_DETECTOR
+        from core.detection import detector_factory as make_factory
 
-        factory = PoseDetector
+        detector = str(detector or DEFAULT_DETECTOR)
+        factory = make_factory(detector)
+    else:
+        detector = ""
     results = _Results(P)
     proc = PairProcessor(cal.group, refine_hook=hook, min_confidence=min_confidence, detector_factory=factory)
     frames = s.iter_pairs(prefetch=prefetch)
@@ -162,7 +171,7 @@ def process_session(
     if refine and hook is not None and not results.has_refined:
         warnings.append("the refinement hook ran but produced no refined pose (see the log).")
     _write_results(s, results, model)
-    summary = _summary(s, results, note, model, seconds, warnings)
+    summary = dataclasses.replace(_summary(s, results, note, model, seconds, warnings), detector=detector)
     s.meta.processing = {k: v for k, v in summary.to_dict().items() if k not in ("session", "outputs")}
     s.meta.processing["when"] = now_iso()
     s.save_meta()
