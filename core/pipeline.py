@@ -386,8 +386,10 @@ class PairProcessor:
         track = self.tracker.tracks.get(followed) if followed is not None else None
         if track is not None and len(cands[view]) > 1:
             at = self.cameras[view].project(track.root[None])[0]
-            centre = np.nanmedian(np.where(cands[view][..., 2:] > 0.3, cands[view][..., :2], np.nan), axis=1)
-            pick = int(np.nanargmin(np.nan_to_num(np.linalg.norm(centre - at, axis=-1), nan=np.inf)))
+            ok = (cands[view][..., 2:] > 0.3) & np.isfinite(cands[view][..., :2])  # (N, J, 2)
+            centre = np.where(ok, cands[view][..., :2], 0).sum(1) / np.maximum(ok.sum(1), 1)  # (N, 2) px
+            dist = np.where(ok.any(axis=(1, 2)), np.linalg.norm(centre - at, axis=-1), np.inf)
+            pick = int(np.argmin(dist))
         kp[view] = cands[view][pick]
         return kp
 

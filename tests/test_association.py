@@ -92,3 +92,15 @@ def test_a_track_unseen_longer_than_its_memory_is_dropped_and_the_default_is_the
     c = centrality(a, b, [SIZE, SIZE])
     assert c[1] < c[0]
     assert tracker.choose_default([7, 8], c) == 8
+
+
+def test_an_unmatched_pair_is_journaled_as_unmatched_not_as_an_error(tmp_path):
+    from core.session.journal import JournalWriter, read_journal, results_arrays
+
+    j = JournalWriter(tmp_path / "results.journal", ["a", "b"])
+    kp = np.full((2, 17, 3), np.nan)
+    for k, status in enumerate(["ok", "unmatched", "one_view"]):
+        j.append(k, status, kp, None, None, np.full(17, np.nan))
+    j.close()
+    _, poses = results_arrays(["a", "b"], np.arange(3) / 30, read_journal(tmp_path / "results.journal"), "", "live")
+    assert poses.status.tolist() == ["ok", "unmatched", "one_view"]

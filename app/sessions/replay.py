@@ -585,6 +585,7 @@ class ReplayView(QtWidgets.QWidget):
                 "one_view": "only one camera saw the person",
                 "skipped": "not processed live (Process the session for every pair)",
                 "error": "processing failed on this pair",
+                "unmatched": "the people the two cameras saw are not the same person",
             }.get(status, status.replace("_", " "))
             self._set_no3d(f"No 3D in this pair — {why}")
         else:

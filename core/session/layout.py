@@ -48,7 +48,9 @@ STATUS_RECOVERED = "recovered"
 STATUSES = (STATUS_RECORDING, STATUS_COMPLETE, STATUS_RECOVERED)
 
 #: Per-pair result status codes in the journal and in poses3d.npz ``status``.
-RESULT_STATUSES: tuple[str, ...] = ("skipped", "ok", "no_person", "one_view", "error")
+#: Pair outcomes; a journal stores the index, so new ones are only ever appended ("unmatched": the two views' people
+#: did not match).
+RESULT_STATUSES: tuple[str, ...] = ("skipped", "ok", "no_person", "one_view", "error", "unmatched")
 
 #: Makes an append-only binary file: ``opener(path)`` (tests inject failing files through it).
 Opener = Callable[[Path], BinaryIO]
