@@ -252,6 +252,7 @@ class PairProcessor:
         self.tracker = PersonTracker()
         self.gate = DEFAULT_GATE
         self._click: tuple[int, float, float, int] | None = None
+        self._click_lock = threading.Lock()  # a click arrives from the GUI thread while stage A resolves the last
         self._boxes: list[tuple[float, float, float, float] | None] = [None, None]
         self._sizes: list[tuple[int, int]] | None = None
         factory = detector_factory or make_detector_factory(DEFAULT_DETECTOR)
@@ -263,12 +264,14 @@ class PairProcessor:
 
         The click is resolved on the next pairs (up to 30) in which that person is seen by both cameras.
         """
-        self._click = (int(view), float(x), float(y), 30)
+        with self._click_lock:
+            self._click = (int(view), float(x), float(y), 30)
         self._workers[view].select(x, y)
 
     def release_person(self) -> None:
         """Back to the default person (nearest the middle of both images)."""
-        self._click = None
+        with self._click_lock:
+            self._click = None
         self.tracker.follow(None)
         for w in self._workers:
             w.release_person()
@@ -395,17 +398,17 @@ class PairProcessor:
 
     def _resolve_click(self, boxes: list[list], tracks: list[np.ndarray]) -> None:
         """Turn a pending click into the followed track once the clicked person is seen by both cameras."""
-        if self._click is None:
-            return
-        view, x, y, left = self._click
-        hit = _person_at(boxes[view], x, y)
-        if hit is not None and tracks[view][hit] >= 0:
-            self.tracker.follow(int(tracks[view][hit]))
-            self._click = None
-        elif left <= 1:
-            self._click = None
-        else:
-            self._click = (view, x, y, left - 1)
+        with self._click_lock:
+            click = self._click
+            if click is None:
+                return
+            view, x, y, left = click
+            hit = _person_at(boxes[view], x, y)
+            if hit is not None and tracks[view][hit] >= 0:
+                self.tracker.follow(int(tracks[view][hit]))
+                self._click = None
+            else:
+                self._click = None if left <= 1 else (view, x, y, left - 1)
 
     def triangulate_keypoints(self, kp: np.ndarray) -> tuple[Triangulation, np.ndarray, str]:
         """Triangulate one pair's keypoints ``(2, 17, 3)``; returns (result, keypoints as used, relabelling).
