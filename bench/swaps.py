@@ -84,15 +84,16 @@ def run(rig_name: str, seed: int = 0) -> dict:
         p = perms[kind[frames]]  # (n, J)
         swapped_pts[view[frames], frames] = pts[view[frames][:, None], frames[:, None], p]
         swapped_conf[view[frames], frames] = conf[view[frames][:, None], frames[:, None], p]
-        fixed, _, relabel = fix_left_right_swaps(swapped_pts, swapped_conf, group)
-        exact = np.isclose(fixed, pts, equal_nan=True).all(axis=(0, 2, 3))  # (F,)
+        fixed, _, _ = fix_left_right_swaps(swapped_pts, swapped_conf, group)
+        exact = np.isclose(fixed, pts, equal_nan=True).all(axis=(0, 2, 3))  # (F,) labels as the truth
+        relabelled = ~np.isclose(fixed, swapped_pts, equal_nan=True).all(axis=(0, 2, 3))  # (F,) labels changed
         for k, name in enumerate(KINDS):
             sel = kind == k
             counts[name][0] += int((exact & sel).sum())
             counts[name][1] += int(sel.sum())
-        detected += int(((relabel != "") & (kind >= 0)).sum())
+        detected += int((relabelled & (kind >= 0)).sum())
         none = kind < 0
-        clean[0] += int(((relabel != "") & none).sum())
+        clean[0] += int((relabelled & none).sum())
         clean[1] += int(none.sum())
     swapped = sum(c[1] for c in counts.values())
     return {
