@@ -42,10 +42,9 @@ def _resample(motion, fps: float):
 
 def sequences(fps: float, n_rigs: int = 3, seed: int = 0) -> list[tuple[np.ndarray, np.ndarray]]:
     """(coarse 3D ``(F, 17, 3)`` m, truth ``(F, 17, 3)`` m) per (clip, rig), frames in order."""
-    from core.camera import Camera, CameraGroup
     from core.triangulation import triangulate
     from models.mocap import load_motion_folder
-    from models.synthetic import make_stereo_samples
+    from models.synthetic import make_stereo_samples, rig_from_samples
 
     motions = [
         _resample(m, fps)
@@ -58,13 +57,7 @@ def sequences(fps: float, n_rigs: int = 3, seed: int = 0) -> list[tuple[np.ndarr
     for seq in np.unique(s["seq_id"]):
         idx = np.flatnonzero(s["seq_id"] == seq)
         idx = idx[np.argsort(s["frame"][idx])]
-        i = idx[0]
-        group = CameraGroup(
-            [
-                Camera(f"c{v}", s["K"][i, v], s["dist"][i, v], s["R"][i, v], s["t"][i, v], tuple(s["image_size"][i, v]))
-                for v in range(2)
-            ]
-        )
+        group = rig_from_samples(s, idx[0])
         kp = s["kp2d_noisy"][idx].transpose(1, 0, 2, 3).astype(np.float64)
         conf = s["conf"][idx].transpose(1, 0, 2).astype(np.float64)
         coarse = triangulate(kp, conf, group).points

@@ -24,7 +24,6 @@ import numpy as np
 
 from bench.shared import SHARED_DATA
 from bench.smoothing import _resample
-from core.camera import Camera, CameraGroup
 from core.swaps import SWAP_CANDIDATES, fix_left_right_swaps
 
 RIGS = {
@@ -49,7 +48,7 @@ def _inject(rng: np.random.Generator, F: int) -> tuple[np.ndarray, np.ndarray]:
 
 def run(rig_name: str, seed: int = 0) -> dict:
     from models.mocap import load_motion_folder
-    from models.synthetic import NoiseConfig, RigConfig, make_stereo_samples
+    from models.synthetic import NoiseConfig, RigConfig, make_stereo_samples, rig_from_samples
 
     motions = [
         _resample(m, 30.0)
@@ -68,13 +67,7 @@ def run(rig_name: str, seed: int = 0) -> dict:
     for seq in np.unique(s["seq_id"]):
         idx = np.flatnonzero(s["seq_id"] == seq)
         idx = idx[np.argsort(s["frame"][idx])]
-        i = idx[0]
-        group = CameraGroup(
-            [
-                Camera(f"c{v}", s["K"][i, v], s["dist"][i, v], s["R"][i, v], s["t"][i, v], tuple(s["image_size"][i, v]))
-                for v in range(2)
-            ]
-        )
+        group = rig_from_samples(s, idx[0])
         pts = s["kp2d_noisy"][idx].transpose(1, 0, 2, 3).astype(np.float64)  # (2, F, J, 2)
         conf = s["conf"][idx].transpose(1, 0, 2).astype(np.float64)
         F = pts.shape[1]
