@@ -108,7 +108,12 @@ def associate(
 
     Greedy on the cost (optimal for the handful of people a webcam pair sees); pairs above ``gate`` are left out.
     """
-    cost, pts = pair_costs(cand_a, cand_b, cameras, min_confidence)
+    return match_pairs(*pair_costs(cand_a, cand_b, cameras, min_confidence), gate)
+
+
+def match_pairs(cost: np.ndarray, pts: np.ndarray, gate: float = DEFAULT_GATE) -> list[Match]:
+    """The greedy matching of :func:`associate` on costs ``(Na, Nb)`` and points ``(Na, Nb, J, 3)`` m already
+    computed by :func:`pair_costs`."""
     out: list[Match] = []
     if cost.size == 0:
         return out
@@ -130,11 +135,10 @@ def associate(
     return out
 
 
-def nearest_unmatched_reason(cand_a: np.ndarray, cand_b: np.ndarray, cameras: CameraGroup) -> str:
-    """Why no pair passed the gate, in words (for the status line)."""
-    if len(cand_a) == 0 or len(cand_b) == 0:
+def unmatched_reason(cost: np.ndarray) -> str:
+    """Why no pair passed the gate, in words (for the status line), from :func:`pair_costs`' ``(Na, Nb)`` costs."""
+    if cost.size == 0:
         return "no person in view of both cameras"
-    cost, _ = pair_costs(cand_a, cand_b, cameras)
     best = float(np.min(cost))
     if not np.isfinite(best):
         return "the two views do not share enough confident joints"

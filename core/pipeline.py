@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from core import skeleton
-from core.association import DEFAULT_GATE, associate, nearest_unmatched_reason
+from core.association import DEFAULT_GATE, match_pairs, pair_costs, unmatched_reason
 from core.camera import CameraGroup, cameras_for_frames
 from core.capture import CameraSource, Frame, SourceState
 from core.detection import DEFAULT_DETECTOR, Detection, PersonFollower, PoseDetector
@@ -349,7 +349,8 @@ class PairProcessor:
         """
         cands = [np.stack([d.keypoints for d in ds]) if ds else np.empty((0, skeleton.NUM_JOINTS, 3)) for ds in dets]
         boxes = [[d.box for d in ds] for ds in dets]
-        matches = associate(cands[0], cands[1], self.cameras, self.gate, self.min_confidence)
+        cost, pair_points = pair_costs(cands[0], cands[1], self.cameras, self.min_confidence)
+        matches = match_pairs(cost, pair_points, self.gate)
         roots = np.array([m.root for m in matches]).reshape(-1, 3)
         points = np.array([m.points for m in matches]).reshape(-1, skeleton.NUM_JOINTS, 3)
         ids = self.tracker.update(roots, t_s, skeleton.bone_lengths(points))
@@ -379,7 +380,7 @@ class PairProcessor:
             return people, self._one_view(cands, 1 - missing, followed), ("one_view", why)
         if followed is not None:
             return people, None, ("one_view", f"the followed person (#{followed}) is not seen by both cameras")
-        return people, None, ("unmatched", nearest_unmatched_reason(cands[0], cands[1], self.cameras))
+        return people, None, ("unmatched", unmatched_reason(cost))
 
     def _one_view(self, cands: list[np.ndarray], view: int, followed: int | None) -> np.ndarray:
         """``(2, 17, 3)``: in ``view``, the person nearest where the followed track was last seen (else the most
