@@ -37,7 +37,7 @@ from core.filters import OneEuroFilter
 from core.swaps import MIN_GAIN_PX as SWAP_MIN_GAIN_PX
 from core.swaps import fix_left_right_swaps
 from core.sync import FramePair, LiveSynchronizer
-from core.tracking import PersonTracker, centrality
+from core.tracking import PersonTracker, centrality, person_centres
 from core.triangulation import DEFAULT_MIN_CONFIDENCE, Triangulation, triangulate
 
 log = logging.getLogger(__name__)
@@ -390,10 +390,8 @@ class PairProcessor:
         track = self.tracker.tracks.get(followed) if followed is not None else None
         if track is not None and len(cands[view]) > 1:
             at = self.cameras[view].project(track.root[None])[0]
-            ok = (cands[view][..., 2:] > 0.3) & np.isfinite(cands[view][..., :2])  # (N, J, 2)
-            centre = np.where(ok, cands[view][..., :2], 0).sum(1) / np.maximum(ok.sum(1), 1)  # (N, 2) px
-            dist = np.where(ok.any(axis=(1, 2)), np.linalg.norm(centre - at, axis=-1), np.inf)
-            pick = int(np.argmin(dist))
+            dist = np.linalg.norm(person_centres(cands[view]) - at, axis=-1)  # (N,) px, NaN: no confident joint
+            pick = int(np.argmin(np.nan_to_num(dist, nan=np.inf)))
         kp[view] = cands[view][pick]
         return kp
 

@@ -126,6 +126,14 @@ class PersonTracker:
         self.chosen = False
 
 
+def person_centres(keypoints: np.ndarray, min_confidence: float = 0.3) -> np.ndarray:
+    """Centre of each person's confident joints: ``(N, J, 3)`` px+conf -> ``(N, 2)`` px (NaN where none is)."""
+    ok = (keypoints[..., 2] > min_confidence) & np.isfinite(keypoints[..., :2]).all(-1)  # (N, J)
+    n = ok.sum(-1, keepdims=True)
+    centre = np.where(ok[..., None], keypoints[..., :2], 0).sum(-2) / np.maximum(n, 1)
+    return np.where(n > 0, centre, np.nan)
+
+
 def centrality(cand_a: np.ndarray, cand_b: np.ndarray, sizes: list[tuple[int, int]]) -> np.ndarray:
     """How far people are from the middle of both images: ``(N, J, 3)`` px+conf per view -> ``(N,)`` (0 = centre).
 
@@ -134,7 +142,6 @@ def centrality(cand_a: np.ndarray, cand_b: np.ndarray, sizes: list[tuple[int, in
     """
     out = []
     for kp, (w, h) in zip((cand_a, cand_b), sizes, strict=True):
-        ok = (kp[..., 2] > 0.3) & np.isfinite(kp[..., :2]).all(-1)
-        c = np.where(ok[..., None], kp[..., :2], 0).sum(-2) / np.maximum(ok.sum(-1, keepdims=True), 1)
+        c = np.nan_to_num(person_centres(kp))  # a person with no confident joint counts as at the corner
         out.append(np.linalg.norm(c - np.array([w / 2, h / 2]), axis=-1) / max(np.hypot(w, h) / 2, 1.0))
     return 0.5 * (out[0] + out[1])
