@@ -200,6 +200,12 @@ def _add_process(p: argparse.ArgumentParser) -> None:
         help="2D detector: 'multi' (several people, the followed one tracked in 3D; default) or 'single' "
         "(the legacy one-person MediaPipe solution)",
     )
+    p.add_argument(
+        "--person",
+        default="followed",
+        help="whose 3D: 'followed' (default, poses3d.npz), a track id, or 'all' (each person seen by both cameras "
+        "also gets its own poses3d_person<ID>.npz)",
+    )
     p.add_argument("--json", action="store_true", help="print a JSON summary")
 
 
@@ -214,6 +220,7 @@ def _run_process(args: argparse.Namespace) -> int:
         progress=text_progress(),
         refine_loader=_load_refine_hook,
         detector=detector_kind(args.detector),
+        person=args.person,
     ).to_dict()
     if args.json:
         _print_json(summary)
@@ -250,23 +257,37 @@ def _add_export(p: argparse.ArgumentParser) -> None:
         type=float,
         help="zero-phase Butterworth low-pass before writing (no lag), e.g. 6 (Pose2Sim's default)",
     )
+    p.add_argument(
+        "--person",
+        default="followed",
+        help="whose 3D: 'followed' (default), a track id, or 'all' (one file per person, <out>_person<ID>.<ext>); "
+        "needs `process --person` first",
+    )
     p.add_argument("--out", required=True, type=Path, help="output file")
     p.add_argument("--json", action="store_true", help="print a JSON summary")
 
 
 def _run_export(args: argparse.Namespace) -> int:
-    from core.session.exporting import export_session
+    from core.errors import InputError
+    from core.session.exporting import export_people, export_session
 
-    summary = export_session(
-        args.session, args.format, args.out, which=args.which, lowpass_hz=args.lowpass_hz
-    ).to_dict()
-    if args.json:
-        _print_json(summary)
+    kwargs = {"which": args.which, "lowpass_hz": args.lowpass_hz}
+    person = str(args.person).strip().lower()
+    if person == "all":
+        summaries = [x.to_dict() for x in export_people(args.session, args.format, args.out, **kwargs)]
     else:
-        print(
-            f"wrote {summary['out']}: {summary['frames']} frames ({summary['frames_with_3d']} with 3D, "
-            f"{summary['which']}), world up {summary['up_axis']} ({summary['up_axis_reason']})"
-        )
+        track = None if person == "followed" else int(person) if person.isdigit() else -1
+        if track == -1:
+            raise InputError(f"--person must be 'followed', 'all' or a track id (0, 1, ...), got {args.person!r}.")
+        summaries = [export_session(args.session, args.format, args.out, person=track, **kwargs).to_dict()]
+    if args.json:
+        _print_json(summaries[0] if len(summaries) == 1 and person != "all" else summaries)
+    else:
+        for summary in summaries:
+            print(
+                f"wrote {summary['out']}: {summary['frames']} frames ({summary['frames_with_3d']} with 3D, "
+                f"{summary['which']}), world up {summary['up_axis']} ({summary['up_axis_reason']})"
+            )
     return 0
 
 

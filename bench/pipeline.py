@@ -84,8 +84,11 @@ def stage_costs(results: list[PoseResult], refine: RefineHook | None) -> dict[st
         for k, r in enumerate(done):
             people = [[Detection(p, found=True, box=_box(p)) for p in view] for view in r.people.keypoints]
             t0 = time.perf_counter()
-            _, kp, _ = proc._choose_person(people, ["", ""], k / 60)  # cross-view association and tracking
-            tri, used, _ = proc.triangulate_keypoints(kp if kp is not None else r.keypoints2d)
+            who, kp, _ = proc._choose_person(people, ["", ""], k / 60)  # cross-view association and tracking
+            geometry = proc.chosen_geometry if kp is not None else None
+            tri, used, _ = proc.triangulate_keypoints(
+                kp if kp is not None else r.keypoints2d, k / 60, who.followed, geometry
+            )
             tri_ms.append((time.perf_counter() - t0) * 1e3)
             if refine is not None:
                 t0 = time.perf_counter()

@@ -12,12 +12,13 @@ triangulate consistently, so a mixed person never comes out: the followed person
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 
 from core.camera import CameraGroup
-from core.swaps import RELABELLINGS
-from core.triangulation import DEFAULT_MIN_CONFIDENCE, dlt
+from core.swaps import RELABELLINGS, STATE_CORRESPONDENCE, PairGeometry, pair_geometry, usable
+from core.triangulation import DEFAULT_MIN_CONFIDENCE
 
 #: A pair is one person when its reprojection error is below this fraction of the person's height in pixels
 #: (on the Pose2Sim balancing take the true pairs stay under 0.03; people 1 m apart are above 0.2).
@@ -40,53 +41,61 @@ class Match:
     """``(J, 3)`` m, the pair's triangulation under the best labelling (NaN where not seen by both)."""
 
 
+class PairCosts(NamedTuple):
+    """What :func:`pair_costs` found for every pair of a person of view A and one of view B."""
+
+    cost: np.ndarray
+    """``(Na, Nb)`` unitless: median joint reprojection px / person height px under the pair's best labelling; inf
+    where fewer than MIN_SHARED_JOINTS joints are seen by both views or the points fall behind a camera."""
+    points: np.ndarray
+    """``(Na, Nb, J, 3)`` m, each pair's triangulation under its best labelling (NaN where not seen by both)."""
+    geometry: PairGeometry | None
+    """Every pair under every labelling (``N = Na * Nb``, pair ``a * Nb + b``), for the left/right tracker."""
+
+    def geometry_of(self, a: int, b: int) -> PairGeometry | None:
+        """The geometry of the pair (person ``a`` of view A, ``b`` of view B)."""
+        return None if self.geometry is None else self.geometry.pair(a * self.cost.shape[1] + b)
+
+
 def pair_costs(
     cand_a: np.ndarray,
     cand_b: np.ndarray,
     cameras: CameraGroup,
     min_confidence: float = DEFAULT_MIN_CONFIDENCE,
-) -> tuple[np.ndarray, np.ndarray]:
-    """Costs of every pair: ``(Na, J, 3)`` and ``(Nb, J, 3)`` px+conf -> cost ``(Na, Nb)``, points ``(Na, Nb, J, 3)`` m.
+) -> PairCosts:
+    """Costs of every pair: ``(Na, J, 3)`` and ``(Nb, J, 3)`` px+conf -> :class:`PairCosts`.
 
-    The cost is unitless (median joint reprojection px / person height px); inf where fewer than MIN_SHARED_JOINTS
-    joints are seen by both views or the points fall behind a camera. Points are those of the cheapest labelling.
+    View B's people are also tried with their left/right labels swapped (core.swaps.RELABELLINGS); one DLT call
+    over the distinct joint correspondences of every pair (:func:`core.swaps.pair_geometry`).
     """
     na, nb = len(cand_a), len(cand_b)
     J = RELABELLINGS.shape[1]
     if na == 0 or nb == 0:
-        return np.zeros((na, nb)), np.zeros((na, nb, J, 3))
-    C = len(RELABELLINGS)
-    a = np.broadcast_to(np.asarray(cand_a, np.float64)[:, None, None], (na, nb, C, J, 3))
-    b = np.asarray(cand_b, np.float64)[:, RELABELLINGS]  # (Nb, C, J, 3)
-    b = np.broadcast_to(b[None], (na, nb, C, J, 3))
-    kp = np.stack([a, b]).reshape(2, -1, J, 3)  # (2, N, J, 3)
-    und = cameras.undistort(kp[..., :2])
-    conf = np.nan_to_num(kp[..., 2])
-    ok = np.isfinite(und).all(-1) & (conf >= min_confidence)
-    w = np.where(ok, conf, 0.0)
-    P = cameras.projection_matrices()
-    X = dlt(P, und.reshape(2, -1, 2), w.reshape(2, -1)).reshape(-1, J, 3)  # (N, J, 3)
-    both = ok.all(axis=0)  # (N, J)
-    Xh = np.concatenate([np.nan_to_num(X), np.ones(X.shape[:-1] + (1,))], axis=-1)
-    proj = np.einsum("vij,nkj->vnki", P, Xh)
-    depth = proj[..., 2]
-    uv = proj[..., :2] / np.where(np.abs(depth[..., None]) > 1e-12, depth[..., None], np.nan)
-    e = np.nan_to_num(np.linalg.norm(uv - und, axis=-1), nan=1e6).mean(axis=0)  # (N, J)
+        return PairCosts(np.zeros((na, nb)), np.zeros((na, nb, J, 3)), None)
+    cand = [np.asarray(c, np.float64) for c in (cand_a, cand_b)]
+    # each view's people undistorted once, then every (a, b) pair: (2, N, J, ...), pair a * Nb + b
+    ua, wa = usable(cand[0][None, ..., :2], cand[0][None, ..., 2], cameras.subset(cameras.names[:1]), min_confidence)
+    ub, wb = usable(cand[1][None, ..., :2], cand[1][None, ..., 2], cameras.subset(cameras.names[1:]), min_confidence)
+    und = np.stack([np.repeat(ua[0], nb, axis=0), np.tile(ub[0], (na, 1, 1))])
+    w = np.stack([np.repeat(wa[0], nb, axis=0), np.tile(wb[0], (na, 1))])
+    g = pair_geometry(und, w, cameras)
+    corr = STATE_CORRESPONDENCE[: len(RELABELLINGS)]  # (C, J): view A as detected, view B relabelled
+    both = g.both[:, corr]  # (N, C, J)
+    e = np.nan_to_num(g.err[:, :, corr], nan=1e6).mean(axis=0)  # (N, C, J) undistorted px
     n = both.sum(-1)
     # the median joint: a true pair with a few misdetected joints stays cheap, two people never are
     ranked = np.sort(np.where(both, e, np.inf), axis=-1)
-    mid = np.take_along_axis(ranked, np.maximum(n - 1, 0)[:, None] // 2, axis=-1)[:, 0]
-    err = np.where(n >= MIN_SHARED_JOINTS, mid, np.inf)
-    behind = ((depth <= 0) & both[None]).any(axis=(0, 2))
-    err[behind] = np.inf
-    height = _heights(kp[..., :2], conf, min_confidence).max(axis=0)  # (N,)
-    cost = (err / np.maximum(height, 1.0)).reshape(na, nb, C)
-    best = np.argmin(cost, axis=-1)  # (Na, Nb)
-    X = X.reshape(na, nb, C, J, 3)
-    pts = np.take_along_axis(X, best[..., None, None, None], axis=2)[:, :, 0]
-    seen = both.reshape(na, nb, C, J)[np.arange(na)[:, None], np.arange(nb)[None], best]  # (Na, Nb, J)
-    pts = np.where(seen[..., None], pts, np.nan)
-    return np.take_along_axis(cost, best[..., None], axis=-1)[..., 0], pts
+    mid = np.take_along_axis(ranked, np.maximum(n - 1, 0)[..., None] // 2, axis=-1)[..., 0]
+    err = np.where(n >= MIN_SHARED_JOINTS, mid, np.inf)  # (N, C)
+    err[((g.depth[:, :, corr] <= 0) & both[None]).any(axis=(0, 3))] = np.inf  # behind a camera
+    height = np.maximum(
+        *np.meshgrid(*(_heights(c[..., :2], np.nan_to_num(c[..., 2]), min_confidence) for c in cand), indexing="ij")
+    ).reshape(-1)  # (N,) labels do not change a person's extent
+    cost = err / np.maximum(height, 1.0)[:, None]  # (N, C)
+    best = np.argmin(cost, axis=-1)  # (N,)
+    rows = np.arange(na * nb)
+    pts = np.where(both[rows, best][..., None], g.X[rows[:, None], corr[best]], np.nan)  # (N, J, 3)
+    return PairCosts(cost[rows, best].reshape(na, nb), pts.reshape(na, nb, J, 3), g)
 
 
 def _heights(uv: np.ndarray, conf: np.ndarray, min_confidence: float) -> np.ndarray:
@@ -108,7 +117,8 @@ def associate(
 
     Greedy on the cost (optimal for the handful of people a webcam pair sees); pairs above ``gate`` are left out.
     """
-    return match_pairs(*pair_costs(cand_a, cand_b, cameras, min_confidence), gate)
+    found = pair_costs(cand_a, cand_b, cameras, min_confidence)
+    return match_pairs(found.cost, found.points, gate)
 
 
 def match_pairs(cost: np.ndarray, pts: np.ndarray, gate: float = DEFAULT_GATE) -> list[Match]:

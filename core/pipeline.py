@@ -34,11 +34,10 @@ from core.detection import DEFAULT_DETECTOR, Detection, PersonFollower, PoseDete
 from core.detection import detector_factory as make_detector_factory
 from core.errors import InputError
 from core.filters import OneEuroFilter
-from core.swaps import MIN_GAIN_PX as SWAP_MIN_GAIN_PX
-from core.swaps import fix_left_right_swaps
+from core.swaps import LeftRightTracker, PairGeometry
 from core.sync import FramePair, LiveSynchronizer
 from core.tracking import PersonTracker, centrality, person_centres
-from core.triangulation import DEFAULT_MIN_CONFIDENCE, Triangulation, triangulate
+from core.triangulation import DEFAULT_MIN_CONFIDENCE, Triangulation, from_points, triangulate
 
 log = logging.getLogger(__name__)
 
@@ -225,7 +224,8 @@ class PairProcessor:
 
     ``cameras`` are the two calibrated cameras in the same order as the pair's frames.
     ``refine_hook`` is optional; ``smoothing`` is a One-Euro filter for display (raw values are kept).
-    ``fix_swaps`` repairs left/right label swaps between the views before triangulating (core.swaps).
+    ``fix_swaps`` repairs left/right label swaps of the followed person jointly across the two views and over time
+    before triangulating (:class:`core.swaps.LeftRightTracker`, restarted when the followed person changes).
     ``detector_factory`` makes one 2D detector per camera (default: the ``DEFAULT_DETECTOR`` backend).
     """
 
@@ -255,6 +255,9 @@ class PairProcessor:
         self._click_lock = threading.Lock()  # a click arrives from the GUI thread while stage A resolves the last
         self._boxes: list[tuple[float, float, float, float] | None] = [None, None]
         self._sizes: list[tuple[int, int]] | None = None
+        self._swaps: tuple[int, CameraGroup, LeftRightTracker] | None = None  # (followed track, cameras, tracker)
+        #: The followed pair's triangulation under every labelling, from the association (None: not matched).
+        self.chosen_geometry: PairGeometry | None = None
         factory = detector_factory or make_detector_factory(DEFAULT_DETECTOR)
         self._workers = [_DetectorWorker(c.name, factory) for c in cameras]
 
@@ -325,7 +328,7 @@ class PairProcessor:
             return PoseResult(
                 coarse=None, reprojection_error_px=empty, status=status, reason=reason, times=times, **base
             )
-        tri, kp, relabelled = self.triangulate_keypoints(kp)
+        tri, kp, relabelled = self.triangulate_keypoints(kp, pair.t_ns / 1e9, people.followed, self.chosen_geometry)
         base["keypoints2d"] = kp
         times.triangulate_ms = (time.perf_counter() - t0) * 1e3
         times.triangulate_cpu_ms = (time.thread_time() - c0) * 1e3
@@ -349,8 +352,10 @@ class PairProcessor:
         """
         cands = [np.stack([d.keypoints for d in ds]) if ds else np.empty((0, skeleton.NUM_JOINTS, 3)) for ds in dets]
         boxes = [[d.box for d in ds] for ds in dets]
-        cost, pair_points = pair_costs(cands[0], cands[1], self.cameras, self.min_confidence)
-        matches = match_pairs(cost, pair_points, self.gate)
+        found = pair_costs(cands[0], cands[1], self.cameras, self.min_confidence)
+        cost = found.cost
+        matches = match_pairs(cost, found.points, self.gate)
+        self.chosen_geometry = None
         roots = np.array([m.root for m in matches]).reshape(-1, 3)
         points = np.array([m.points for m in matches]).reshape(-1, skeleton.NUM_JOINTS, 3)
         ids = self.tracker.update(roots, t_s, skeleton.bone_lengths(points))
@@ -369,6 +374,7 @@ class PairProcessor:
         for m, i in zip(matches, ids, strict=True):
             if i == followed:
                 self._boxes = [boxes[0][m.a], boxes[1][m.b]]
+                self.chosen_geometry = found.geometry_of(m.a, m.b)  # reused by the left/right tracker
                 return people, np.stack([cands[0][m.a], cands[1][m.b]]), ("ok", "")
         names = self.cameras.names
         seen = [len(c) > 0 for c in cands]
@@ -409,23 +415,25 @@ class PairProcessor:
             else:
                 self._click = None if left <= 1 else (view, x, y, left - 1)
 
-    def triangulate_keypoints(self, kp: np.ndarray) -> tuple[Triangulation, np.ndarray, str]:
-        """Triangulate one pair's keypoints ``(2, 17, 3)``; returns (result, keypoints as used, relabelling).
+    def triangulate_keypoints(
+        self, kp: np.ndarray, t_s: float = 0.0, track: int = -1, geometry: PairGeometry | None = None
+    ) -> tuple[Triangulation, np.ndarray, str]:
+        """Triangulate one pair's keypoints ``(2, 17, 3)`` of person ``track`` seen at ``t_s`` (s); returns
+        (result, keypoints as used, relabelling: "" or what was relabelled, see core.swaps).
 
-        A left/right swap in one view shows as a large reprojection error; only then is a relabelling
-        looked for. A relabelling must halve the error and gain more than SWAP_MIN_GAIN_PX, so below that
-        it is impossible and below twice that it hardly matters; on the Pose2Sim trial every swapped frame
-        had a mean error of 23 px or more, and most good frames stay under the gate (this saves 0.6 ms).
+        With ``fix_swaps`` the left/right labels first go through the followed person's
+        :class:`core.swaps.LeftRightTracker`, which keeps them consistent across the views and with the previous
+        frames; its 3D (from ``geometry``, the association's triangulation of this pair, when given) is the result.
         """
-        tri = triangulate(kp[:, None, :, :2], kp[:, None, :, 2], self.cameras, min_confidence=self.min_confidence)
-        if self.fix_swaps and np.nanmean(tri.reprojection_error_px) > 2 * SWAP_MIN_GAIN_PX:
-            pts, conf, kind = fix_left_right_swaps(
-                kp[:, None, :, :2], kp[:, None, :, 2], self.cameras, min_confidence=self.min_confidence
-            )
-            if kind[0]:
-                kp = np.concatenate([pts[:, 0], conf[:, 0, :, None]], axis=-1)
-                return triangulate(pts, conf, self.cameras, min_confidence=self.min_confidence), kp, str(kind[0])
-        return tri, kp, ""
+        if not self.fix_swaps:
+            tri = triangulate(kp[:, None, :, :2], kp[:, None, :, 2], self.cameras, min_confidence=self.min_confidence)
+            return tri, kp, ""
+        if self._swaps is None or self._swaps[0] != track or self._swaps[1] is not self.cameras:
+            self._swaps = (track, self.cameras, LeftRightTracker(self.cameras, self.min_confidence))
+        kp, relabelled, points = self._swaps[2].step(kp, t_s, geometry)
+        used = np.isfinite(kp[..., :2]).all(-1) & (np.nan_to_num(kp[..., 2]) >= self.min_confidence)
+        tri = from_points(points[None], kp[:, None, :, :2], used[:, None], self.cameras)
+        return tri, kp, relabelled
 
     def refine_and_smooth(self, result: PoseResult) -> PoseResult:
         """Stage B: the refinement hook (if enabled) and display smoothing."""

@@ -221,17 +221,29 @@ def triangulate(
             P, flat_uv, flat_w, pts, used, outlier_px, group, points2d.reshape(V, F * J, 2)
         )
 
-    n_views = used.sum(axis=0)
+    return from_points(pts.reshape(F, J, 3), points2d, used.reshape(V, F, J), group)
+
+
+def from_points(
+    points: np.ndarray, points2d: np.ndarray, used: np.ndarray, cameras: CameraGroup | Sequence[Camera]
+) -> Triangulation:
+    """The :class:`Triangulation` of points already solved: ``points (F, J, 3)`` m from the keypoints
+    ``points2d (V, F, J, 2)`` distorted px of the views ``used (V, F, J)``; joints with fewer than 2 views -> NaN."""
+    group = _as_group(cameras)
+    V, F, J = used.shape
+    pts = np.array(points, dtype=np.float64).reshape(F * J, 3)
+    flat_used = used.reshape(V, F * J)
+    n_views = flat_used.sum(axis=0)
     pts[n_views < 2] = np.nan
-    err_v = reprojection_errors(pts, points2d.reshape(V, F * J, 2), group)  # (V, N)
+    err_v = reprojection_errors(pts, np.asarray(points2d, np.float64).reshape(V, F * J, 2), group)  # (V, N)
     with np.errstate(invalid="ignore"):
-        err = np.where(used, err_v, 0.0).sum(axis=0) / np.maximum(n_views, 1)
+        err = np.where(flat_used, err_v, 0.0).sum(axis=0) / np.maximum(n_views, 1)
     err[n_views < 2] = np.nan
     return Triangulation(
         points=pts.reshape(F, J, 3),
         reprojection_error_px=err.reshape(F, J),
         n_views=n_views.reshape(F, J),
-        views_used=used.reshape(V, F, J),
+        views_used=flat_used.reshape(V, F, J),
     )
 
 

@@ -50,7 +50,7 @@ def test_a_mixed_pair_fails_the_gate_and_nothing_is_matched():
     group = _rig()
     a = _view(group, 0, [_body(0.0)])
     b = _view(group, 1, [_body(1.0, 5.5, seed=4)])  # view b sees only someone else
-    cost, _ = pair_costs(a, b, group)
+    cost = pair_costs(a, b, group).cost
     assert cost[0, 0] > 3 * DEFAULT_GATE
     assert associate(a, b, group) == []
 

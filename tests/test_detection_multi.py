@@ -78,3 +78,27 @@ def test_a_wrong_backend_name_is_refused_with_the_choices():
     assert detector_kind(" Multi ") == "multi"
     with pytest.raises(DetectorError, match="multi, single"):
         detector_kind("openpose")
+
+
+def test_video_mode_tracks_as_many_people_as_it_sees_and_searches_on_a_schedule():
+    """Live speed: between searches the landmarker for the current head-count runs (no person-detector run while
+    everyone stays tracked); the full search with num_poses comes back every search_every frames."""
+    img = cv2.imread(str(need(SHARED_DATA / "people" / "basketball1.png")))
+    with MultiPoseDetector(search_every=15) as det:
+        used: list[int] = []
+        make = det._landmarker_for
+        det._landmarker_for = lambda n: used.append(n) or make(n)  # type: ignore[method-assign]
+        counts = [len(det.detect_all(img, k / 30)) for k in range(20)]  # 0.63 s of a still scene
+    assert counts == [2] * 20  # both players, every frame
+    assert used[0] == 3 and used[15] == 3  # a full search at the first frame and 15 frames later
+    assert set(used[1:15]) == {2} and set(used[16:]) == {2}  # in between: the two-person landmarker
+
+
+def test_offline_processing_searches_every_frame():
+    from core.detection import detector_factory
+
+    det = detector_factory("multi", offline=True)()
+    try:
+        assert det.search_every == 1
+    finally:
+        det.close()

@@ -47,10 +47,30 @@ def test_a_composited_bystander_crossing_both_views_never_takes_the_subjects_pla
     files = demo_files()
     out = tmp_path / "composite"
     import_videos(*composite, files.calibration, out, cameras=list(files.cameras))
-    summary = process_session(out, refine=False, detector="multi")
+    summary = process_session(out, refine=False, detector="multi", person="all")
     assert summary.percent_with_3d >= 80.0
     ours = Session.open(out).poses().coarse[:100, list(sk.SHARED_12)]
     ref = reference12()[: len(ours)]
     has = np.isfinite(ours[:, HIPS]).all(axis=(1, 2))
     pelvis = np.linalg.norm(ours[has][:, HIPS].mean(1) - ref[has][:, HIPS].mean(1), axis=-1)
     assert pelvis.max() < 0.3, f"a frame's pelvis is {pelvis.max():.2f} m from the subject's"
+    _everyone_gets_their_own_3d(out, ref)
+
+
+def _everyone_gets_their_own_3d(out, ref) -> None:
+    """--person all: people2d.npz also holds the bystander's 2D (composited into each view alone, so never one 3D
+    person: not matched), and the followed track's own 3D is the subject."""
+    from core.session.people import PeopleTable
+
+    s = Session.open(out)
+    table = PeopleTable.read(out)
+    assert table is not None and (table.followed >= 0).mean() > 0.8
+    for view in (0, 1):
+        rows = np.bincount(table.pair[table.view == view])
+        assert (rows >= 2).sum() >= 10  # the bystander's 2D is kept where they were seen
+    subject = int(np.bincount(table.followed[table.followed >= 0]).argmax())
+    assert subject in s.people_tracks()
+    pts = s.poses(subject).coarse[: len(ref), list(sk.SHARED_12)]
+    has = np.isfinite(pts[:, HIPS]).all(axis=(1, 2))
+    pelvis = np.linalg.norm(pts[has][:, HIPS].mean(1) - ref[has][:, HIPS].mean(1), axis=-1)
+    assert has.sum() >= 50 and np.median(pelvis) < 0.1

@@ -138,6 +138,16 @@ def test_record_reopen_and_replay_round_trip(tmp_path):
         else:
             assert st == "skipped" and np.isnan(poses.coarse[p]).all() and (kps["right"][p][:, 2] == 0).all()
     assert poses.time_s[0] >= 0 and np.all(np.diff(poses.time_s) > 0)
+    # everyone the pipeline saw was recorded too (here one person per view, matched: one track, followed)
+    from core.session.people import PeopleTable
+
+    people = PeopleTable.read(folder)
+    assert people is not None and len(people.followed) == len(pairs)
+    assert set(people.pair.tolist()) == set(done) and len(people.tracks()) == 1
+    for p in done:
+        rows = np.flatnonzero((people.pair == p) & (people.view == 0))
+        assert len(rows) == 1 and people.track[rows[0]] == people.followed[p] >= 0
+        np.testing.assert_allclose(people.keypoints[rows[0]], done[p].people.keypoints[0][0], atol=1e-3)
     assert s.meta.recorder["model"] == "test-model"
 
     # replay: original timestamps, and the live synchroniser forms the same pairs again
@@ -237,6 +247,10 @@ def test_a_killed_recording_stays_readable_and_is_recovered(tmp_path):
     assert poses is not None and len(poses.status) == len(pairs)
     ok = np.flatnonzero(poses.status == "ok")
     assert len(ok) >= 1
+    from core.session.people import PeopleTable
+
+    people = PeopleTable.read(folder)  # everyone's 2D survives the kill too
+    assert people is not None and set(ok.tolist()) <= set(people.pair.tolist())
     t_left = ts["left"]
     period = 1e9 / 30
     for p in ok:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -17,7 +18,7 @@ from core.export import FORMATS, export
 from core.filters import butterworth_zero_phase
 from core.session.session import Session
 
-__all__ = ["ExportSummary", "export_session"]
+__all__ = ["ExportSummary", "export_people", "export_session"]
 
 
 @dataclass(frozen=True)
@@ -56,18 +57,26 @@ def export_session(
     *,
     bvh_units: str = "m",
     lowpass_hz: float | None = None,
+    person: int | None = None,
 ) -> ExportSummary:
     """Export a processed session's 3D motion to ``out`` in ``fmt`` (one of :data:`core.export.FORMATS`).
 
     ``which``: "refined" or "coarse" (default: refined when the session has it, else coarse). The world's up
     axis comes from the session's calibration (:meth:`Session.world_up`). ``lowpass_hz`` (e.g. 6): filter the motion
-    with a zero-phase Butterworth first (no lag; ``core.filters.butterworth_zero_phase``).
+    with a zero-phase Butterworth first (no lag; ``core.filters.butterworth_zero_phase``). ``person``: a track id
+    whose own 3D ``process --person`` wrote (default: the followed person).
     """
     s = Session.open(session)
     key = str(fmt).lower().lstrip(".")
     if key not in FORMATS:
         raise ExportError(f"unknown export format {fmt!r}; choose one of: {', '.join(FORMATS)}.")
-    poses = s.poses()
+    poses = s.poses(person)
+    if poses is None and person is not None:
+        have = ", ".join(str(t) for t in s.people_tracks()) or "none"
+        raise SessionError(
+            f"session '{s.path}' has no 3D of person {person} (tracks with their own 3D: {have}); run "
+            f"`python main.py process {s.path} --person {person}` (or --person all) first."
+        )
     if poses is None:
         raise SessionError(
             f"session '{s.path}' has no 3D results yet; run `python main.py process {s.path}` first, then export."
@@ -115,3 +124,20 @@ def export_session(
         up_axis_reason=why,
         fps=fps,
     )
+
+
+def export_people(
+    session: str | os.PathLike | Session, fmt: str, out: str | os.PathLike, **kwargs: Any
+) -> list[ExportSummary]:
+    """Export every track with its own 3D (``process --person all``), each to ``<out stem>_person<ID><suffix>``;
+    ``kwargs`` as :func:`export_session`. SessionError when the session has no per-person 3D."""
+    s = Session.open(session)
+    tracks = s.people_tracks()
+    if not tracks:
+        raise SessionError(
+            f"session '{s.path}' has no per-person 3D; run `python main.py process {s.path} --person all` first."
+        )
+    out = Path(out)
+    return [
+        export_session(s, fmt, out.with_name(f"{out.stem}_person{t}{out.suffix}"), person=t, **kwargs) for t in tracks
+    ]

@@ -20,13 +20,14 @@ from typing import Any
 import numpy as np
 
 from core import skeleton
-from core.camera import cameras_for_frames
-from core.errors import SessionError
+from core.camera import CameraGroup, cameras_for_frames
+from core.errors import InputError, SessionError
 from core.jobs import Cancelled, Progress, null_progress
 from core.pipeline import PairProcessor, PoseResult, RefineHook, process_pairs
 from core.session.journal import Poses, write_npz
 from core.session.layout import KEYPOINTS_FILE, POSES_FILE, STATUS_RECORDING, now_iso
 from core.session.lock import is_recording_live
+from core.session.people import PeopleCollector, PeopleTable, person_poses_file, track_poses
 from core.session.session import Session
 from core.triangulation import DEFAULT_MIN_CONFIDENCE
 
@@ -92,6 +93,7 @@ class _Results:
         self.status = np.full(P, "skipped", dtype="U16")
         self.reasons: dict[str, int] = {}
         self.done = 0
+        self.people = PeopleCollector(P)
 
     def add(self, r: PoseResult) -> None:
         p = r.pair_index
@@ -105,6 +107,7 @@ class _Results:
             self.has_refined = True
         if r.reason:
             self.reasons[r.reason] = self.reasons.get(r.reason, 0) + 1
+        self.people.add(p, r.people)
         self.done += 1
 
 
@@ -121,6 +124,7 @@ def process_session(
     detector: str = "",
     min_confidence: float = DEFAULT_MIN_CONFIDENCE,
     prefetch: int = 4,
+    person: str | int = "followed",
 ) -> ProcessSummary:
     """Detect, triangulate (and refine) EVERY pair of a session; write ``keypoints2d.npz`` and ``poses3d.npz``.
 
@@ -131,7 +135,12 @@ def process_session(
     ``detector`` names the 2D backend ("multi" or "single", default ``core.detection.DEFAULT_DETECTOR``);
     ``detector_factory`` replaces MediaPipe (tests). Raises :class:`core.jobs.Cancelled` when ``cancel`` is set
     before every pair was processed (nothing is written).
+
+    Everyone seen is written to ``people2d.npz`` (:mod:`core.session.people`); ``poses3d.npz`` is the followed
+    person. ``person``: "followed" (default), a track id, or "all": each chosen track's 3D is also written to its own
+    ``poses3d_person<ID>.npz`` (left/right repaired over the whole take, not refined).
     """
+    wanted = _person_choice(person)
     t_start = time.perf_counter()
     report = progress or null_progress
     s = Session.open(session)
@@ -148,7 +157,7 @@ def process_session(
         from core.detection import detector_factory as make_factory
 
         detector = str(detector or DEFAULT_DETECTOR)
-        factory = make_factory(detector)
+        factory = make_factory(detector, offline=True)
     else:
         detector = ""
     results = _Results(P)
@@ -171,11 +180,53 @@ def process_session(
     if refine and hook is not None and not results.has_refined:
         warnings.append("the refinement hook ran but produced no refined pose (see the log).")
     _write_results(s, results, model)
-    summary = dataclasses.replace(_summary(s, results, note, model, seconds, warnings), detector=detector)
+    outputs = _write_people(s, results.people.table(), cal.group, wanted, min_confidence, warnings)
+    summary = _summary(s, results, note, model, seconds, warnings)
+    summary = dataclasses.replace(summary, detector=detector, outputs=summary.outputs + outputs)
     s.meta.processing = {k: v for k, v in summary.to_dict().items() if k not in ("session", "outputs")}
     s.meta.processing["when"] = now_iso()
     s.save_meta()
     return summary
+
+
+def _person_choice(person: str | int) -> str | int:
+    """ "followed", "all" or a track id (int); InputError otherwise."""
+    text = str(person).strip().lower()
+    if text in ("followed", "all"):
+        return text
+    try:
+        track = int(text)
+    except ValueError:
+        track = -1
+    if track < 0:
+        raise InputError(f"--person must be 'followed', 'all' or a track id (0, 1, ...), got {person!r}.")
+    return track
+
+
+def _write_people(
+    s: Session, table: PeopleTable, group: CameraGroup, wanted: str | int, min_confidence: float, warnings: list[str]
+) -> list[str]:
+    """Write people2d.npz and the chosen tracks' poses3d_person<ID>.npz; returns the files written."""
+    try:
+        out = [str(table.write(s.path))]
+        if wanted == "followed":
+            return out
+        seen = table.tracks()
+        chosen = list(seen) if wanted == "all" else [wanted]
+        if wanted != "all" and wanted not in seen:
+            known = ", ".join(f"{t} ({n} pairs)" for t, n in seen.items()) or "none"
+            warnings.append(f"--person {wanted}: no such person was seen by both cameras; tracks seen: {known}.")
+            return out
+        time_s = s.time_s()
+        for track in chosen:
+            path = s.path / person_poses_file(track)
+            write_npz(path, track_poses(table, track, time_s, group, min_confidence).to_arrays())
+            out.append(str(path))
+    except OSError as exc:
+        raise SessionError(f"could not write the people into '{s.path}': {exc.strerror or exc}.") from None
+    if wanted == "all" and len(out) == 1:
+        warnings.append("--person all: nobody was seen by both cameras, so no per-person files were written.")
+    return out
 
 
 def _check_finished(s: Session) -> None:

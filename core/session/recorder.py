@@ -66,6 +66,7 @@ from core.session.layout import (
     write_json_atomic,
 )
 from core.session.lock import WriterLock
+from core.session.people import PEOPLE_JOURNAL_FILE, PeopleJournal
 from core.session.recovery import finalize_files
 from core.session.session import Session
 from core.session.tables import TIMESTAMPS_HEADER, csv_line, pairs_header
@@ -182,6 +183,7 @@ class SessionRecorder:
         self._ts_file: Any = None
         self._pairs_file: Any = None
         self._journal: JournalWriter | None = None
+        self._people: PeopleJournal | None = None
         self._writer_lock: WriterLock | None = None
         self._meta: SessionMeta | None = None
         self._pending: deque[tuple[int, int, int, float]] = deque()  # (sync index, t_a, t_b, skew_ms)
@@ -313,6 +315,8 @@ class SessionRecorder:
         if self.pipeline is not None:
             self._journal = JournalWriter(self.folder / JOURNAL_FILE, self.names, opener=self._opener)
             self._files.append(self._journal._file)
+            self._people = PeopleJournal(self.folder / PEOPLE_JOURNAL_FILE, opener=self._opener)
+            self._files.append(self._people.file)
         write_json_atomic(self.folder / SESSION_FILE, self._meta.to_dict())
 
     def _open(self, name: str) -> Any:
@@ -364,7 +368,18 @@ class SessionRecorder:
 
     def _on_result(self, r: Any) -> None:
         if self._accepting:
-            self._q.put(("result", r.pair_index, r.status, r.keypoints2d, r.coarse, r.refined, r.reprojection_error_px))
+            self._q.put(
+                (
+                    "result",
+                    r.pair_index,
+                    r.status,
+                    r.keypoints2d,
+                    r.coarse,
+                    r.refined,
+                    r.reprojection_error_px,
+                    getattr(r, "people", None),
+                )
+            )
 
     def _detach_all(self) -> None:
         self._accepting = False
@@ -503,8 +518,10 @@ class SessionRecorder:
     def _write_result(self, pair_index: int, item: tuple) -> None:
         if self._journal is None:
             return
-        _, _, status, kp, coarse, refined, err = item
+        _, _, status, kp, coarse, refined, err, people = item
         self._journal.append(pair_index, status, kp, coarse, refined, err)
+        if self._people is not None:
+            self._people.append(pair_index, people)
         self._results += 1
 
     def _periodic(self) -> None:
@@ -542,6 +559,8 @@ class SessionRecorder:
                     problems.append(f"{c.name}: {exc}")
         if self._journal is not None:
             self._journal.close()
+        if self._people is not None:
+            self._people.close()
         for f in self._files:
             with contextlib.suppress(Exception):
                 f.close()

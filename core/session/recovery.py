@@ -41,6 +41,7 @@ from core.session.layout import (
     write_json_atomic,
 )
 from core.session.lock import is_recording_live
+from core.session.people import PEOPLE_JOURNAL_FILE, people_from_journal
 from core.session.session import Session
 from core.session.tables import PairTable, pairs_bytes, read_pairs, read_timestamps, timestamps_bytes
 
@@ -185,6 +186,9 @@ def _results_from_journal(
     kp_arrays, poses = results_arrays(names, (t_pair - t0) / 1e9, records, model=model, source="live")
     write_npz(folder / KEYPOINTS_FILE, kp_arrays)
     write_npz(folder / POSES_FILE, poses.to_arrays())
+    people = people_from_journal(folder / PEOPLE_JOURNAL_FILE, P)
+    if people is not None:
+        people.write(folder)
     done = int((poses.status != "skipped").sum())
     return f"live results: {done} of {P} pairs were processed while recording."
 

@@ -5,6 +5,7 @@ Units: nanoseconds (capture times), seconds (``time_s``), pixels (2D), metres (3
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 from collections.abc import Iterator
@@ -32,6 +33,7 @@ from core.session.layout import (
     read_meta,
     write_json_atomic,
 )
+from core.session.people import person_poses_file
 from core.session.tables import PairTable, read_pairs, read_timestamps
 from core.sync import FramePair
 from core.video_io import iter_frame_pairs
@@ -138,6 +140,14 @@ class Session:
         ts = self.timestamps()
         return (self.pair_times_ns(ts=ts) - self.time_origin_ns(ts)) / 1e9
 
+    def people_tracks(self) -> list[int]:
+        """The track ids that have their own 3D file (``process --person``), in id order."""
+        ids = []
+        for p in self.path.glob("poses3d_person*.npz"):
+            with contextlib.suppress(ValueError):
+                ids.append(int(p.stem.removeprefix("poses3d_person")))
+        return sorted(ids)
+
     def keypoints(self) -> dict[str, np.ndarray] | None:
         """``{camera: (P, 17, 3)}`` [x_px, y_px, conf] or None when not written yet."""
         path = self.path / KEYPOINTS_FILE
@@ -149,9 +159,9 @@ class Session:
         except (OSError, ValueError, KeyError) as exc:
             raise SessionError(f"{path} is unreadable ({exc}); run `python main.py process` to rebuild it.") from None
 
-    def poses(self) -> Poses | None:
-        """The 3D results or None when not written yet."""
-        path = self.path / POSES_FILE
+    def poses(self, person: int | None = None) -> Poses | None:
+        """The 3D results (of the followed person, or of track ``person``) or None when not written yet."""
+        path = self.path / (POSES_FILE if person is None else person_poses_file(person))
         if not path.is_file():
             return None
         try:
