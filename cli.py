@@ -231,7 +231,13 @@ def _run_process(args: argparse.Namespace) -> int:
         print(
             f"{summary['frames']} frames, {summary['percent_with_3d']:.1f}% with 3D, median reprojection error "
             f"{'n/a' if err is None else f'{err:.2f} px'}; 2D: {summary['detector']}; "
-            f"refinement: {summary['refinement']}; "
+            f"refinement: {summary['refinement']}"
+            + (
+                f" ({summary['refine_fallback_joints']} of {summary['refined_joints']} joints kept coarse by the guard)"
+                if summary.get("refined_joints")
+                else ""
+            )
+            + "; "
             f"{summary['seconds']:.1f} s ({summary['seconds_per_100_frames']:.1f} s per 100 frames)"
         )
     return 0

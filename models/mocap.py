@@ -545,7 +545,8 @@ def load_bvh(path: str | Path, units: str | None = None) -> Motion:
 
 
 def load_motion(path: str | Path) -> Motion:
-    """Load one mocap file (``.bvh``, or a DeepMimic ``.txt`` clip with ``humanoid.urdf`` beside it)."""
+    """Load one mocap file (``.bvh``, a CMU ``.amc`` take with its ``.asf`` beside it, or a DeepMimic ``.txt`` clip
+    with ``humanoid.urdf`` beside it)."""
     path = Path(path)
     if not path.is_file():
         raise InputError(f"No motion file at {path}. Give a .bvh file or a DeepMimic humanoid3d_*.txt clip.")
@@ -554,11 +555,16 @@ def load_motion(path: str | Path) -> Motion:
         return load_bvh(path)
     if suffix == ".txt":
         return load_deepmimic(path)
-    raise InputError(f"Unsupported motion file {path.name}: use .bvh or a DeepMimic .txt clip.")
+    if suffix == ".amc":
+        from models.asf_amc import load_amc
+
+        return load_amc(path)
+    raise InputError(f"Unsupported motion file {path.name}: use .bvh, .amc (with its .asf) or a DeepMimic .txt clip.")
 
 
 def load_motion_folder(folder: str | Path, recursive: bool = True) -> list[Motion]:
-    """Every ``*.bvh`` and DeepMimic ``*.txt`` clip under ``folder``, sorted by path."""
+    """Every ``*.bvh``, CMU ``*.amc`` (with an ``.asf`` beside it) and DeepMimic ``*.txt`` clip under ``folder``,
+    sorted by path."""
     folder = Path(folder)
     if not folder.is_dir():
         raise InputError(f"No motion folder at {folder}. Point to a folder of .bvh files or DeepMimic clips.")
@@ -567,8 +573,14 @@ def load_motion_folder(folder: str | Path, recursive: bool = True) -> list[Motio
         p
         for p in folder.glob(pattern)
         if p.is_file()
-        and (p.suffix.lower() == ".bvh" or (p.suffix.lower() == ".txt" and (p.parent / "humanoid.urdf").is_file()))
+        and (
+            p.suffix.lower() == ".bvh"
+            or (p.suffix.lower() == ".txt" and (p.parent / "humanoid.urdf").is_file())
+            or (p.suffix.lower() == ".amc" and any(p.parent.glob("*.asf")))
+        )
     )
     if not files:
-        raise InputError(f"No motion files (.bvh, or .txt next to humanoid.urdf) under {folder}.")
+        raise InputError(
+            f"No motion files (.bvh, .amc next to its .asf, or .txt next to humanoid.urdf) under {folder}."
+        )
     return [load_motion(p) for p in files]

@@ -344,7 +344,12 @@ def fp16_check(state_path: Path, data: WeakData) -> dict:
 
 def _parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(prog="python -m models.pretrain", description=__doc__.split("\n\n")[0])
-    ap.add_argument("--motions", type=Path, default=DEFAULT_MOTIONS, help="folder of mocap clips (.bvh, DeepMimic)")
+    ap.add_argument(
+        "--motions",
+        type=Path,
+        default=DEFAULT_MOTIONS,
+        help="folder of mocap clips (.bvh, CMU .amc with its .asf, DeepMimic)",
+    )
     ap.add_argument("--out", type=Path, default=DEFAULT_CHECKPOINT, help="checkpoint to write")
     ap.add_argument("--epochs", type=int, default=36)
     ap.add_argument("--epoch-samples", type=int, default=40_000, help="samples per epoch (random windows)")

@@ -61,6 +61,8 @@ class Refiner:
     fix_swaps: before refining, undo left/right label swaps between the two views
         (:func:`core.swaps.fix_left_right_swaps`) and re-triangulate the frames that had one (off by default:
         the swap belongs to detection/triangulation; see bench/refinement.py for what it gains).
+    guard: a refined joint that reprojects much worse than the coarse one against the confident 2D falls back to
+        the coarse joint (:func:`models.prep.reprojection_guard`); ``fallback_joints`` / ``refined_joints`` count them.
     """
 
     def __init__(
@@ -72,6 +74,7 @@ class Refiner:
         combine: str = "agreement",
         batch: int = 2048,
         fix_swaps: bool = False,
+        guard: bool = True,
     ) -> None:
         from .train import pick_device
 
@@ -81,6 +84,9 @@ class Refiner:
         self.combine = combine
         self.batch = batch
         self.fix_swaps = fix_swaps
+        self.guard = guard
+        self.fallback_joints = 0
+        self.refined_joints = 0
         self.cpu_threads = cpu_threads
         model = fuse_batchnorm(self.checkpoint.build_model(self.device))
         self._eager = model
@@ -155,11 +161,19 @@ class Refiner:
         p = prep.prepare(coarse, np.broadcast_to(cams.R, (F, 2, 3, 3)), np.broadcast_to(cams.t, (F, 2, 3)))
         res = self.residual(p.x)
         cam = prep.restore(p.x + res, p)
+        und = prep.undistort_pairs(kp2d[..., :2], cams)
+        conf = np.nan_to_num(kp2d[..., 2])
         if self.combine in ("agreement", "agreement_both"):
-            und = prep.undistort_pairs(kp2d[..., :2], cams)
-            conf = np.nan_to_num(kp2d[..., 2])
-            return prep.finish(cam, p, und, conf, cams, self.combine)
-        return prep.finish(cam, p, None, None, None, self.combine)
+            out = prep.finish(cam, p, und, conf, cams, self.combine)
+        else:
+            out = prep.finish(cam, p, None, None, None, self.combine)
+        if not self.guard:
+            return out
+        out, fell_back = prep.reprojection_guard(out, coarse, und, conf, cams)
+        with self._lock:
+            self.fallback_joints += int(fell_back.sum())
+            self.refined_joints += int(np.isfinite(coarse).all(-1).sum())
+        return out
 
 
 def refine_points(points: np.ndarray, kp2d: np.ndarray, cameras: CameraGroup, refiner: Refiner) -> np.ndarray:
@@ -189,6 +203,10 @@ class RefinerHook:
 
     def __call__(self, inp) -> np.ndarray:  # inp: core.pipeline.RefineInput (keypoints2d, coarse, cameras)
         return self.refiner.refine(inp.keypoints2d, inp.coarse, inp.cameras)
+
+    def fallbacks(self) -> tuple[int, int]:
+        """(joints the guard gave back to coarse, joints refined) so far (see :class:`Refiner`)."""
+        return self.refiner.fallback_joints, self.refiner.refined_joints
 
 
 def default_refine_hook(

@@ -214,6 +214,11 @@ def test_import_process_export_commands_on_real_videos(tmp_path):
     assert res.returncode == 0, res.stderr
     summary = json.loads(res.stdout[res.stdout.index("{") :])
     assert summary["frames"] == 100 and summary["percent_with_3d"] > 90
+    if summary["refined"]:  # the shipped model's guard reports how often it kept the coarse joint
+        assert (
+            summary["refined_joints"] > 1000
+            and 0 <= summary["refine_fallback_joints"] < 0.1 * summary["refined_joints"]
+        )
     out = tmp_path / "take.trc"
     res = _run("export", str(session), "--format", "trc", "--out", str(out))
     assert res.returncode == 0, res.stderr

@@ -120,3 +120,33 @@ def test_pipeline_hook(tmp_path: Path, real_pair) -> None:
     out = hook(RefineInput(kp2d[3], coarse[3], group))
     assert out.shape == (17, 3)
     assert np.allclose(out, hook.refiner.refine(kp2d[3:4], coarse[3:4], group)[0], equal_nan=True)
+
+
+def test_the_guard_falls_back_to_coarse_where_the_model_goes_wrong_and_counts_it(tmp_path: Path, real_pair) -> None:
+    """Never much worse than coarse: NaN outputs and a joint thrown 30 cm off fall back per joint, and are counted;
+    small corrections pass."""
+    kp2d, coarse, group = real_pair
+    r = Refiner(_perturbed_checkpoint(tmp_path / "p.pt"), device="cpu")
+    r.refine(kp2d, coarse, group)
+    assert r.fallback_joints == 0 and r.refined_joints == int(np.isfinite(coarse).all(-1).sum())
+    net = r.residual
+
+    def broken(x: np.ndarray) -> np.ndarray:
+        out = net(x)
+        out[:, :, 3] += 0.3  # the right ankle thrown 30 cm in both views' outputs
+        out[::7, :, 13] = np.nan  # the left wrist NaN in every 7th frame
+        return out
+
+    r.residual = broken  # type: ignore[method-assign]
+    out = r.refine(kp2d, coarse, group)
+    seen = np.isfinite(coarse).all(-1)
+    np.testing.assert_allclose(out[seen[:, 3], 3], coarse[seen[:, 3], 3])  # the ankle: coarse
+    nan_frames = np.zeros(len(coarse), bool)
+    nan_frames[::7] = True
+    wrist = seen[:, 13] & nan_frames
+    np.testing.assert_allclose(out[wrist, 13], coarse[wrist, 13])  # NaN never reaches the user
+    assert np.isfinite(out[seen]).all()
+    assert seen[:, 3].sum() + wrist.sum() <= r.fallback_joints < 0.2 * r.refined_joints  # only those joints
+    unguarded = Refiner(tmp_path / "p.pt", device="cpu", guard=False)
+    unguarded.residual = broken  # type: ignore[method-assign]
+    assert np.isnan(unguarded.refine(kp2d, coarse, group)[wrist, 13]).all()

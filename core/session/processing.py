@@ -58,6 +58,8 @@ class ProcessSummary:
     detector: str = ""
     """The 2D backend that ran ("multi", "single"; empty for a test's own detector)."""
     outputs: list[str] = field(default_factory=list)
+    refine_fallbacks: tuple[int, int] | None = None
+    """(joints the refinement's guard gave back to the coarse pose, joints refined); None without refinement."""
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON-able summary (``python main.py process --json``)."""
@@ -75,6 +77,8 @@ class ProcessSummary:
             "no_3d_reasons": dict(self.no_3d_reasons),
             "warnings": list(self.warnings),
             "outputs": list(self.outputs),
+            "refine_fallback_joints": None if self.refine_fallbacks is None else self.refine_fallbacks[0],
+            "refined_joints": None if self.refine_fallbacks is None else self.refine_fallbacks[1],
         }
 
 
@@ -182,7 +186,11 @@ def process_session(
     _write_results(s, results, model)
     outputs = _write_people(s, results.people.table(), cal.group, wanted, min_confidence, warnings)
     summary = _summary(s, results, note, model, seconds, warnings)
-    summary = dataclasses.replace(summary, detector=detector, outputs=summary.outputs + outputs)
+    counts = getattr(hook, "fallbacks", None)  # models.refiner.RefinerHook counts its guard's fallbacks
+    fallbacks = tuple(counts()) if callable(counts) and results.has_refined else None
+    summary = dataclasses.replace(
+        summary, detector=detector, outputs=summary.outputs + outputs, refine_fallbacks=fallbacks
+    )
     s.meta.processing = {k: v for k, v in summary.to_dict().items() if k not in ("session", "outputs")}
     s.meta.processing["when"] = now_iso()
     s.save_meta()
