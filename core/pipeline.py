@@ -37,7 +37,7 @@ from core.filters import OneEuroFilter
 from core.swaps import LeftRightTracker, PairGeometry
 from core.sync import FramePair, LiveSynchronizer
 from core.tracking import PersonTracker, centrality, person_centres
-from core.triangulation import DEFAULT_MIN_CONFIDENCE, Triangulation, from_points, triangulate
+from core.triangulation import DEFAULT_MIN_CONFIDENCE, Triangulation, confident, from_points, triangulate
 
 log = logging.getLogger(__name__)
 
@@ -431,7 +431,7 @@ class PairProcessor:
         if self._swaps is None or self._swaps[0] != track or self._swaps[1] is not self.cameras:
             self._swaps = (track, self.cameras, LeftRightTracker(self.cameras, self.min_confidence))
         kp, relabelled, points = self._swaps[2].step(kp, t_s, geometry)
-        used = np.isfinite(kp[..., :2]).all(-1) & (np.nan_to_num(kp[..., 2]) >= self.min_confidence)
+        used = confident(kp[..., :2], kp[..., 2], self.min_confidence)
         tri = from_points(points[None], kp[:, None, :, :2], used[:, None], self.cameras)
         return tri, kp, relabelled
 

@@ -32,7 +32,7 @@ import numpy as np
 
 from core import skeleton
 from core.camera import CameraGroup
-from core.triangulation import DEFAULT_MIN_CONFIDENCE, dlt
+from core.triangulation import DEFAULT_MIN_CONFIDENCE, confident, dlt
 
 _LEGS = np.array([2, 3, 5, 6])
 _ARMS = np.array([12, 13, 15, 16])
@@ -139,7 +139,7 @@ def usable(
     """Keypoints px ``(V, ..., J, 2)`` with confidences ``(V, ..., J)`` -> undistorted px ``(V, ..., J, 2)`` (0 where
     unusable) and weights ``(V, ..., J)``; a keypoint is usable when finite and at least ``min_confidence``."""
     und = cameras.undistort(points2d)
-    ok = np.isfinite(und).all(-1) & np.isfinite(confidence) & (confidence >= min_confidence)
+    ok = confident(und, confidence, min_confidence)
     return np.where(ok[..., None], und, 0.0), np.where(ok, confidence, 0.0)
 
 

@@ -175,6 +175,12 @@ def reprojection_errors(
     return np.linalg.norm(proj - points2d, axis=-1)
 
 
+def confident(points2d: np.ndarray, confidence: np.ndarray, min_confidence: float) -> np.ndarray:
+    """``(...)`` True where a keypoint ``(..., 2)`` px is finite and its confidence ``(...)`` at least
+    ``min_confidence``: the keypoints triangulation uses."""
+    return np.isfinite(points2d).all(axis=-1) & np.isfinite(confidence) & (confidence >= min_confidence)
+
+
 def triangulate(
     points2d: np.ndarray,
     confidence: np.ndarray,
@@ -206,8 +212,7 @@ def triangulate(
         raise ValueError("triangulation needs at least 2 views")
     _, F, J, _ = points2d.shape
 
-    finite = np.isfinite(points2d).all(axis=-1) & np.isfinite(confidence)
-    w = np.where(finite & (confidence >= min_confidence), confidence, 0.0)  # (V, F, J)
+    w = np.where(confident(points2d, confidence, min_confidence), confidence, 0.0)  # (V, F, J)
     und = group.undistort(points2d)  # (V, F, J, 2)
     P = group.projection_matrices()
 

@@ -161,9 +161,12 @@ class Refiner:
         p = prep.prepare(coarse, np.broadcast_to(cams.R, (F, 2, 3, 3)), np.broadcast_to(cams.t, (F, 2, 3)))
         res = self.residual(p.x)
         cam = prep.restore(p.x + res, p)
+        agreement = self.combine in ("agreement", "agreement_both")
+        if not (agreement or self.guard):
+            return prep.finish(cam, p, None, None, None, self.combine)
         und = prep.undistort_pairs(kp2d[..., :2], cams)
         conf = np.nan_to_num(kp2d[..., 2])
-        if self.combine in ("agreement", "agreement_both"):
+        if agreement:
             out = prep.finish(cam, p, und, conf, cams, self.combine)
         else:
             out = prep.finish(cam, p, None, None, None, self.combine)

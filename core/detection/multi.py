@@ -13,9 +13,10 @@ the found people painted out found nobody more). Who is who is therefore settled
 than ``num_poses``. Measured on the demo video (1080x1920, this 2-core CPU): ``num_poses=1`` 22.7 ms per frame,
 ``num_poses=2`` or 3 with one person in view 33 ms (``mp.solutions.pose``: 20.7 ms). So a VIDEO-mode detector keeps
 one landmarker per head-count, runs the one for as many people as it currently tracks (no detector run while all
-stay tracked), and searches the whole frame with ``num_poses`` every ``search_every`` frames (and whenever it
-loses someone); a newcomer is found within that many frames. Counting frames, not seconds, keeps the result a
-function of the frames alone (live and offline runs of the same frames agree).
+stay tracked), and searches the whole frame with ``num_poses`` every ``search_every`` frames (and as soon as it
+tracks nobody; losing one of several drops to the smaller head-count); a newcomer is found within that many
+frames. Counting frames, not seconds, keeps the result a function of the frames alone (live and offline runs of
+the same frames agree).
 """
 
 from __future__ import annotations
@@ -133,6 +134,11 @@ class MultiPoseDetector:
         self._tracked = 0  # people the head-count landmarker follows (0: search next frame)
         self._since_search = 0  # frames since the last full search
 
+    def _close_landmarkers(self) -> None:
+        for lm in self._landmarkers.values():
+            lm.close()  # type: ignore[attr-defined]
+        self._landmarkers.clear()
+
     def _landmarker_for(self, n: int):
         """The landmarker for ``n`` people (made on first use; VIDEO mode keeps one per head-count)."""
         if n not in self._landmarkers:
@@ -150,7 +156,7 @@ class MultiPoseDetector:
         return ms
 
     def _video_people(self, image, ms: int) -> list[Detection]:
-        """VIDEO mode: the head-count landmarker, or a full search when it is due or someone was lost."""
+        """VIDEO mode: the head-count landmarker, or a full search when it is due or nobody is tracked."""
         search = self._tracked == 0 or self._since_search + 1 >= self.search_every
         n = self.num_poses if search else self._tracked
         result = self._landmarker_for(n).detect_for_video(image, ms)  # type: ignore[attr-defined]
@@ -197,9 +203,7 @@ class MultiPoseDetector:
         with self._lock:
             if self._closed:
                 return
-            for lm in self._landmarkers.values():
-                lm.close()  # type: ignore[attr-defined]
-            self._landmarkers.clear()
+            self._close_landmarkers()
             self._tracked = 0
 
     def close(self) -> None:
@@ -207,9 +211,7 @@ class MultiPoseDetector:
         with self._lock:
             if not self._closed:
                 self._closed = True
-                for lm in self._landmarkers.values():
-                    lm.close()  # type: ignore[attr-defined]
-                self._landmarkers.clear()
+                self._close_landmarkers()
 
     def __enter__(self) -> MultiPoseDetector:
         return self

@@ -19,6 +19,7 @@ import numpy as np
 from core import skeleton
 from core.camera import CameraGroup
 from core.errors import SessionError
+from core.pipeline import CORE_JOINTS
 from core.session.journal import Poses, write_npz
 from core.swaps import fix_left_right_swaps
 from core.triangulation import DEFAULT_MIN_CONFIDENCE, triangulate
@@ -48,8 +49,6 @@ PEOPLE_DTYPE = np.dtype(
         ("keypoints", "<f4", (skeleton.NUM_JOINTS, 3)),
     ]
 )
-#: The hips and shoulders: a pair has 3D of a person only when both views see these.
-_CORE = [1, 4, 11, 14]
 
 
 def person_poses_file(track: int) -> str:
@@ -116,12 +115,39 @@ class PeopleTable:
         return t
 
 
+def _records(pair_index: int, people: object | None) -> np.ndarray:
+    """Everyone of one pair (``core.pipeline.People``) as :data:`PEOPLE_DTYPE` rows (empty when nobody)."""
+    if people is None:
+        return np.zeros(0, PEOPLE_DTYPE)
+    kps, ids = people.keypoints, people.tracks  # type: ignore[attr-defined]
+    n = [len(k) for k in kps]
+    rec = np.zeros(sum(n), PEOPLE_DTYPE)
+    if len(rec):
+        rec["pair"] = pair_index
+        rec["followed"] = int(getattr(people, "followed", -1))
+        rec["view"] = np.repeat([0, 1], n)
+        rec["track"] = np.concatenate([np.asarray(i, np.int64).reshape(-1) for i in ids])
+        rec["keypoints"] = np.concatenate([np.asarray(k, np.float32).reshape(-1, skeleton.NUM_JOINTS, 3) for k in kps])
+    return rec
+
+
+def _table(rec: np.ndarray, pairs: int, followed: np.ndarray | None = None) -> PeopleTable:
+    """A :class:`PeopleTable` of ``pairs`` pairs from :data:`PEOPLE_DTYPE` rows (those of other pairs dropped);
+    ``followed (P,)`` defaults to what the rows say (-1 for pairs without rows)."""
+    rec = rec[(rec["pair"] >= 0) & (rec["pair"] < pairs)]
+    if followed is None:
+        followed = np.full(pairs, -1, np.int64)
+        followed[rec["pair"]] = rec["followed"]
+    kp = rec["keypoints"].astype(np.float64)
+    return PeopleTable(rec["pair"].copy(), rec["view"].astype(np.int64), rec["track"].copy(), kp, followed)
+
+
 @dataclass
 class PeopleCollector:
     """Builds a :class:`PeopleTable` from per-pair ``core.pipeline.People`` as results arrive (any order)."""
 
     pairs: int
-    _rows: list[tuple[int, int, int, np.ndarray]] = field(default_factory=list)
+    _records: list[np.ndarray] = field(default_factory=list)
     _followed: np.ndarray | None = None
 
     def add(self, pair_index: int, people: object | None) -> None:
@@ -130,17 +156,12 @@ class PeopleCollector:
         if people is None or not (0 <= pair_index < self.pairs):
             return
         self._followed[pair_index] = int(getattr(people, "followed", -1))
-        for view, (kps, ids) in enumerate(zip(people.keypoints, people.tracks, strict=True)):  # type: ignore[attr-defined]
-            for kp, tid in zip(kps, ids, strict=True):
-                self._rows.append((pair_index, view, int(tid), np.asarray(kp, np.float32)))
+        self._records.append(_records(pair_index, people))
 
     def table(self) -> PeopleTable:
         followed = self._followed if self._followed is not None else np.full(self.pairs, -1, np.int64)
-        if not self._rows:
-            empty = np.zeros(0, np.int64)
-            return PeopleTable(empty, empty, empty, np.zeros((0, skeleton.NUM_JOINTS, 3)), followed)
-        pair, view, track, kp = zip(*self._rows, strict=True)
-        return PeopleTable(np.array(pair), np.array(view), np.array(track), np.stack(kp), followed)
+        rec = np.concatenate(self._records) if self._records else np.zeros(0, PEOPLE_DTYPE)
+        return _table(rec, self.pairs, followed)
 
 
 def track_poses(
@@ -160,7 +181,7 @@ def track_poses(
         fixed, fixed_conf, _ = fix_left_right_swaps(sub[..., :2], sub[..., 2], cameras, min_confidence)
         pts[:, seen], conf[:, seen] = fixed, fixed_conf
     tri = triangulate(pts, conf, cameras, min_confidence=min_confidence)
-    ok = seen & tri.valid[:, _CORE].all(-1)
+    ok = seen & tri.valid[:, list(CORE_JOINTS)].all(-1)
     coarse = np.where(ok[:, None, None], tri.points, np.nan)
     err = np.where(ok[:, None], tri.reprojection_error_px, np.nan)
     status = np.where(ok, "ok", np.where(seen, "one_view", "no_person"))
@@ -182,19 +203,9 @@ class PeopleJournal:
 
     def append(self, pair_index: int, people: object | None) -> None:
         """Everyone of one pair (``core.pipeline.People``; nothing when None)."""
-        if people is None:
-            return
-        kps, ids = people.keypoints, people.tracks  # type: ignore[attr-defined]
-        n = [len(k) for k in kps]
-        if not sum(n):
-            return
-        rec = np.zeros(sum(n), PEOPLE_DTYPE)
-        rec["pair"] = pair_index
-        rec["followed"] = int(getattr(people, "followed", -1))
-        rec["view"] = np.repeat([0, 1], n)
-        rec["track"] = np.concatenate([np.asarray(i, np.int64).reshape(-1) for i in ids])
-        rec["keypoints"] = np.concatenate([np.asarray(k, np.float32).reshape(-1, skeleton.NUM_JOINTS, 3) for k in kps])
-        self._file.write(rec.tobytes())
+        rec = _records(pair_index, people)
+        if len(rec):
+            self._file.write(rec.tobytes())
 
     def close(self) -> None:
         with contextlib.suppress(OSError):
@@ -211,13 +222,4 @@ def people_from_journal(path: Path, pairs: int) -> PeopleTable | None:
         return None
     body = data[len(_MAGIC) :]
     rec = np.frombuffer(body[: len(body) // PEOPLE_DTYPE.itemsize * PEOPLE_DTYPE.itemsize], PEOPLE_DTYPE)
-    rec = rec[(rec["pair"] >= 0) & (rec["pair"] < pairs)]
-    followed = np.full(pairs, -1, np.int64)
-    followed[rec["pair"]] = rec["followed"]
-    return PeopleTable(
-        rec["pair"].copy(),
-        rec["view"].astype(np.int64),
-        rec["track"].copy(),
-        rec["keypoints"].astype(np.float64),
-        followed,
-    )
+    return _table(rec, pairs)
