@@ -212,7 +212,8 @@ def _add_process(p: argparse.ArgumentParser) -> None:
 def _run_process(args: argparse.Namespace) -> int:
     from core.detection import detector_kind
     from core.jobs import text_progress
-    from core.session.processing import process_session
+    from core.pipeline import describe_refine_fallbacks
+    from core.session.processing import process_session, refine_fallbacks_of
 
     summary = process_session(
         args.session,
@@ -232,11 +233,7 @@ def _run_process(args: argparse.Namespace) -> int:
             f"{summary['frames']} frames, {summary['percent_with_3d']:.1f}% with 3D, median reprojection error "
             f"{'n/a' if err is None else f'{err:.2f} px'}; 2D: {summary['detector']}; "
             f"refinement: {summary['refinement']}"
-            + (
-                f" ({summary['refine_fallback_joints']} of {summary['refined_joints']} joints kept coarse by the guard)"
-                if summary.get("refined_joints")
-                else ""
-            )
+            + (f" ({guard})" if (guard := describe_refine_fallbacks(refine_fallbacks_of(summary))) else "")
             + "; "
             f"{summary['seconds']:.1f} s ({summary['seconds_per_100_frames']:.1f} s per 100 frames)"
         )

@@ -66,7 +66,7 @@ def macs_per_frame(model: torch.nn.Module) -> int:
     """Multiply-adds of one two-view frame (dense matrix products, as counted by torch's FlopCounterMode)."""
     counter = FlopCounterMode(display=False)
     with torch.inference_mode(), counter:
-        model(torch.zeros(1, 2, 17, 3))
+        model(torch.zeros(1, 2, 17, model.in_dim))
     return int(counter.get_total_flops() // 2)
 
 
@@ -78,13 +78,13 @@ def bench_variant(cfg: CVUGCNConfig, device: str, compile_: bool, threads: int) 
     with torch.no_grad():
         model.head.weight.normal_(0.0, 0.01)
         for _ in range(3):
-            model(0.3 * torch.randn(256, 2, 17, 3))
+            model(0.3 * torch.randn(256, 2, 17, cfg.in_dim))
     model.eval()
     res: dict = {"params": count_parameters(model), "macs_per_frame": macs_per_frame(model), "config": cfg.to_dict()}
     model = model.to(device)
     fused = fuse_batchnorm(model)
-    x1 = 0.3 * torch.randn(1, 2, 17, 3, device=device)
-    x256 = 0.3 * torch.randn(256, 2, 17, 3, device=device)
+    x1 = 0.3 * torch.randn(1, 2, 17, cfg.in_dim, device=device)
+    x256 = 0.3 * torch.randn(256, 2, 17, cfg.in_dim, device=device)
     paths: dict[str, Callable] = {"eager": model, "fused": fused}
     with torch.inference_mode():
         paths["script"] = torch.jit.freeze(torch.jit.script(fused))
@@ -130,7 +130,11 @@ def main(argv: list[str] | None = None) -> dict:
         "budget_ms_b1": 10.0 if args.device == "cpu" else 2.0,
         "variants": {},
     }
-    for name, cfg in (("full", CVUGCNConfig.full()), ("narrow", CVUGCNConfig.narrow())):
+    for name, cfg in (
+        ("full", CVUGCNConfig.full()),
+        ("narrow", CVUGCNConfig.narrow()),
+        ("narrow_rays", CVUGCNConfig.narrow().with_inputs("rays")),
+    ):
         out["variants"][name] = bench_variant(cfg, args.device, not args.no_compile, args.threads)
     print(json.dumps(out, indent=1))
     return out

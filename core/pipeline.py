@@ -58,6 +58,24 @@ class RefineInput:
 RefineHook = Callable[[RefineInput], np.ndarray]
 
 
+def refine_fallbacks(hook: object) -> tuple[int, int] | None:
+    """(joints a refinement's guard gave back to the coarse pose, joints refined) so far, when the hook counts them
+    (``models.refiner.RefinerHook.fallbacks``); None for hooks that do not."""
+    counts = getattr(hook, "fallbacks", None)
+    if not callable(counts):
+        return None
+    kept, refined = counts()
+    return int(kept), int(refined)
+
+
+def describe_refine_fallbacks(counts: tuple[int, int] | None) -> str:
+    """A sentence for the user: ``"12 of 3,400 refined joints (0.4 %) kept coarse by the guard"``, or ``""``."""
+    if not counts or counts[1] <= 0:
+        return ""
+    kept, refined = counts
+    return f"{kept:,} of {refined:,} refined joints ({100 * kept / refined:.1f} %) kept coarse by the guard"
+
+
 @dataclass
 class StageTimes:
     """Per-pair timings in milliseconds (NaN when a stage did not run).
@@ -506,6 +524,8 @@ class PipelineStats:
     skew_ms: float
     stages_ms: dict[str, dict[str, float]]
     warnings: list[str]
+    #: (joints the refinement's guard kept coarse, joints refined) since the start; None when not counted
+    refine_fallbacks: tuple[int, int] | None = None
 
 
 class LivePipeline:
@@ -692,6 +712,7 @@ class LivePipeline:
             skew_ms=ss.skew_mean_ms,
             stages_ms={k: w.summary() for k, w in self._windows.items()},
             warnings=list(self.processor.warnings),
+            refine_fallbacks=refine_fallbacks(self.processor.refine_hook) if self.processor.refine_enabled else None,
         )
 
     def camera_problem(self) -> str | None:

@@ -1,7 +1,8 @@
 """CV-UGCN: the cross-view U-shaped graph convolutional network that refines a triangulated two-view pose.
 
-Input ``x`` (B, 2, 17, 3): for each view, the coarse 3D pose in that camera's frame, root-centred (pelvis
-at 0), metres. Output (B, 2, 17, 3): the residual in metres; the refined pose is ``x + residual``
+Input ``x`` (B, 2, 17, C): for each view, the coarse 3D pose in that camera's frame, root-centred (pelvis
+at 0), metres, in the first 3 channels; ``C`` and the other channels follow ``CVUGCNConfig.inputs``
+(:func:`models.prep.node_features`). Output (B, 2, 17, 3): the residual in metres; the refined pose is ``x + residual``
 (``docs/cv_ugcn.md``). A fresh model returns exactly zero (its last layer is zero-initialised).
 
 Architecture (the doc's U-shape; widths from :class:`CVUGCNConfig`, defaults = the doc's):
@@ -33,6 +34,7 @@ from core.errors import ModelError
 from core.skeleton import JOINT_PART, NUM_JOINTS, PARTS
 
 from .graph import NUM_PARTS, body_adjacency, cross_view_adjacency, part_adjacency, skeleton_adjacency
+from .prep import INPUT_CHANNELS
 
 __all__ = ["CVUGCN", "CVUGCNConfig", "GraphConv", "count_parameters", "fuse_batchnorm"]
 
@@ -51,8 +53,20 @@ class CVUGCNConfig:
     up_width: int = 256
     dropout: float = 0.1
     views: int = 2
+    #: What each node sees (:data:`models.prep.INPUT_CHANNELS`); ``in_dim`` must be its channel count.
+    inputs: str = "xyz"
 
     def __post_init__(self) -> None:
+        if self.inputs not in INPUT_CHANNELS:
+            raise ModelError(
+                f"The model config asks for network inputs {self.inputs!r}; this version knows "
+                f"{sorted(INPUT_CHANNELS)}. Use a checkpoint made by this version or retrain."
+            )
+        if self.in_dim != INPUT_CHANNELS[self.inputs]:
+            raise ModelError(
+                f"Invalid CV-UGCN config: inputs {self.inputs!r} have {INPUT_CHANNELS[self.inputs]} channels, "
+                f"in_dim says {self.in_dim}."
+            )
         object.__setattr__(self, "view_widths", tuple(int(w) for w in self.view_widths))
         ints = [self.in_dim, self.out_dim, self.joint_width, self.part_width, self.body_width, self.up_width]
         if not self.view_widths or min([*self.view_widths, *ints]) < 1 or self.body_depth < 1:
@@ -71,6 +85,14 @@ class CVUGCNConfig:
     def narrow(cls) -> CVUGCNConfig:
         """Half the doc's widths and two body-level layers (about a quarter of the parameters)."""
         return cls(view_widths=(64, 64), joint_width=128, part_width=256, body_width=256, body_depth=2, up_width=128)
+
+    def with_inputs(self, inputs: str) -> CVUGCNConfig:
+        """The same widths with another input kind (``in_dim`` follows)."""
+        from dataclasses import replace
+
+        if inputs not in INPUT_CHANNELS:
+            raise ModelError(f"unknown network inputs {inputs!r}; choose one of {sorted(INPUT_CHANNELS)}.")
+        return replace(self, inputs=inputs, in_dim=INPUT_CHANNELS[inputs])
 
     @classmethod
     def tiny(cls) -> CVUGCNConfig:
@@ -199,7 +221,10 @@ class CVUGCN(nn.Module):
         if not torch.jit.is_tracing() and (
             x.dim() != 4 or x.shape[1] != self.views or x.shape[2] != self.num_joints or x.shape[3] != self.in_dim
         ):
-            raise ValueError("CVUGCN expects input of shape (B, 2, 17, 3): root-centred per-view poses in metres")
+            raise ValueError(
+                "CVUGCN expects input of shape (B, 2, 17, in_dim): the node features of models.prep.node_features "
+                "for the model's config.inputs (root-centred per-view poses in metres first)"
+            )
         B, V, J, P = x.shape[0], self.views, self.num_joints, self.num_parts
         h = self.view_branch(x.reshape(B * V, J, self.in_dim))  # (B V, 17, C)
         h = self.joint_gcn(h.reshape(B, V * J, h.shape[-1]))  # (B, 34, Cj)

@@ -110,6 +110,12 @@ class WeakData:
     def cameras(self) -> prep.CameraArrays:
         return prep.CameraArrays(K=self.K, dist=np.zeros(self.K.shape[:2] + (5,)), R=self.R, t=self.t)
 
+    def features(self, kind: str) -> np.ndarray:
+        """The network input of ``kind`` (:func:`models.prep.node_features`): ``(N, V, J, C)`` float32."""
+        if kind == "xyz":
+            return self.x
+        return prep.node_features(kind, self.x, self.root, self.input2d, self.input_conf, self.K, self.R, self.t)
+
     def prepared(self) -> prep.PreparedInput:
         return prep.PreparedInput(
             x=self.x, root=self.root, missing=self.missing, empty=self.missing.all(-1), R=self.R, t=self.t

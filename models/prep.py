@@ -235,6 +235,58 @@ def restore(refined_centred: Array, root: Array | PreparedInput) -> Array:
     return refined_centred + root[:, :, None]
 
 
+#: What each node of the network sees (``CVUGCNConfig.inputs`` -> channels per node).
+#: ``xyz``: the root-centred coarse joint (3). ``rays``: that, plus per view and joint the detector confidence in this
+#: view and the other (2), the coarse joint's reprojection residual in this view (2, metres at the joint, in the
+#: camera's x/y) and its size in the other view (1), and the unit rays from this camera and from the other camera
+#: to the joint, in this camera's frame (3 + 3): how far to trust the input and how the rig sees it.
+INPUT_CHANNELS: dict[str, int] = {"xyz": 3, "rays": 14}
+
+
+def node_features(
+    kind: str,
+    x: np.ndarray,
+    root: np.ndarray | None = None,
+    kp_und: np.ndarray | None = None,
+    conf: np.ndarray | None = None,
+    K: np.ndarray | None = None,
+    R: np.ndarray | None = None,
+    t: np.ndarray | None = None,
+) -> np.ndarray:
+    """The network input of ``kind`` (:data:`INPUT_CHANNELS`): ``(F, V, J, C)`` float32.
+
+    x ``(F, V, J, 3)`` m root-centred camera-frame poses and root ``(F, V, 3)`` m (:func:`prepare`); kp_und
+    ``(F, V, J, 2)`` undistorted px (NaN = none) and conf ``(F, V, J)`` the detections; K ``(F|1, V, 3, 3)``,
+    R ``(F|1, V, 3, 3)``, t ``(F|1, V, 3)`` world -> camera. ``xyz`` needs only ``x``.
+    """
+    if kind not in INPUT_CHANNELS:
+        raise InputError(f"unknown network input kind {kind!r}; this version knows {sorted(INPUT_CHANNELS)}.")
+    x = np.asarray(x, dtype=np.float64)
+    if kind == "xyz":
+        return x.astype(np.float32)
+    if root is None or kp_und is None or conf is None or K is None or R is None or t is None:
+        raise ValueError("'rays' inputs need root, kp_und, conf, K, R and t")
+    F = x.shape[0]
+    Xc = x + root[:, :, None]  # (F, V, J, 3) absolute camera frame
+    ok = np.isfinite(kp_und).all(-1)
+    c = np.where(ok, np.nan_to_num(conf), 0.0)
+    Kb = np.broadcast_to(K, (F, NUM_VIEWS, 3, 3))
+    uv = project_pinhole(Xc, Kb)
+    z = np.clip(Xc[..., 2], MIN_DEPTH_M, None)
+    f = np.stack([Kb[:, :, 0, 0], Kb[:, :, 1, 1]], axis=-1)[:, :, None, :]  # (F, V, 1, 2)
+    res = np.where(ok[..., None], (uv - np.nan_to_num(kp_und)) * z[..., None] / f, 0.0).clip(-0.5, 0.5)
+    ray = Xc / np.linalg.norm(Xc, axis=-1, keepdims=True).clip(1e-9)
+    Rb = np.broadcast_to(R, (F, NUM_VIEWS, 3, 3))
+    tb = np.broadcast_to(t, (F, NUM_VIEWS, 3))
+    centre = -np.einsum("fvji,fvj->fvi", Rb, tb)  # (F, V, 3) camera centres, world
+    Xw = cameras_to_world(Xc, Rb, tb)  # (F, V, J, 3)
+    other = centre[:, ::-1]  # V = 2: the other camera
+    d = np.einsum("fvij,fvnj->fvni", Rb, Xw - other[:, :, None])
+    d = d / np.linalg.norm(d, axis=-1, keepdims=True).clip(1e-9)
+    feats = [x, c[..., None], c[:, ::-1, :, None], res, np.linalg.norm(res, axis=-1)[:, ::-1, :, None], ray, d]
+    return np.concatenate(feats, axis=-1).astype(np.float32)
+
+
 # ----------------------------------------------------------------------------- back to the world
 
 COMBINE_MODES = ("agreement", "agreement_both", "mean", "view1")

@@ -1,10 +1,14 @@
 """Reproduce the shipped CV-UGCN checkpoint from real motion capture: ``python -m models.pretrain``.
 
 Data (docs/cv_ugcn.md, "Pretraining the shipped default model"): the clips of ``--motions`` (default
-``<repo>/../shared/data/mocap``: 11 DeepMimic clips + 2 BVH files) are projected into random virtual
-stereo rigs (models/synthetic.py: 0.5-3 m baselines, 20-90 degree convergence, 1.5-5 m away) with its
-realistic 2D noise model. Training is **weak**: the input is the triangulation of the noisy 2D, the 2D
-targets are the clean projections, and the 3D truth is only used to measure.
+``<repo>/../shared/data/mocap``: 11 DeepMimic clips, 2 BVH files and the 29 CMU ASF/AMC takes of subjects
+01-03, resampled to at most :data:`MAX_FPS`) are projected into random virtual stereo rigs (models/synthetic.py:
+0.5-3 m baselines, 20-90 degree convergence, 1.5-5 m away). Training is **weak**: the input is the
+triangulation of the noisy 2D, the 2D targets are the clean projections, and the 3D truth is only used to measure.
+
+The network sees, per view and joint (``--inputs rays``, :func:`models.prep.node_features`), the coarse joint,
+the two views' detector confidences, the joint's reprojection residual and the rays from both cameras: how far
+to trust the input and how the rig sees it. ``--inputs xyz`` is the paper's input (the joint alone).
 
 Splits (fixed by name and seed, so the benchmark can rebuild them):
 
@@ -20,9 +24,13 @@ real pairs of ``bench/refinement.py`` before being kept:
 * every clip of every 2-rig chunk gets its own body: 8 symmetric segment scales in [0.85, 1.2] and a height
   scale in [0.85, 1.15] (:func:`reshape_body`, :func:`scale_motion`) - without it the network learns the
   mocap actors' proportions and shortens real forearms;
-* every chunk gets its own noise level (:func:`scaled_noise`: Gaussian sigmas x logU(0.1, 1.3), outlier and
-  swap rates x U(0, 1.5)) - trained at the full noise level only, the network moved even perfect input by
-  ~40 mm towards its pose prior;
+* every chunk gets its own noise (:func:`chunk_noise`, ``--noise mix``): 55 % the MediaPipe model measured on
+  real footage (``NoiseConfig.mediapipe``: per-joint stds, a constant per-view bias, Student-t tails, correlation
+  in time, left/right mirrors) at a level from logU(0.05, 1.5), 30 % the simpler Gaussian-plus-outliers model at
+  x logU(0.1, 1.3) (:func:`scaled_noise`), 15 % clean (0.5-3 px) - so the network learns **how much** to correct;
+  trained at the full noise level only, it moved even perfect input by ~40 mm towards its pose prior;
+* every chunk holds ``--clips-per-chunk`` random clips (a random window of at most :data:`MAX_CLIP_FRAMES`
+  frames of a long one), so 192 training rigs see every motion many times in different bodies and rigs;
 * ``--pose-mix``: arms of one clip on the body of another (:func:`mix_arms`) and constant random limb
   rotations (:func:`bend_limbs`), for poses the 10 training clips do not hold;
 * ``--hip-bias zero-mean`` (the default): the hip bias of the noise model is drawn around zero instead of
@@ -54,13 +62,38 @@ from .cvugcn import CVUGCNConfig
 from .data import WeakData, from_synthetic
 from .losses import LossConfig
 from .mocap import Motion, load_motion_folder
+from .prep import INPUT_CHANNELS
 from .synthetic import NoiseConfig, make_stereo_samples
 
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_MOTIONS = REPO.parent / "shared" / "data" / "mocap"
 
-#: Motions never used for training or validation: the held-out test set.
-TEST_MOTIONS: tuple[str, ...] = ("kick", "dance_a", "test_freebvh")
+#: Motions never used for training or validation: the held-out test set (whole clips, one CMU take per subject).
+TEST_MOTIONS: tuple[str, ...] = ("kick", "dance_a", "test_freebvh", "01_09", "02_05", "03_02")
+
+#: Clips are resampled to at most this rate (CMU is 120 fps): more motions per sample, not more near-copies.
+MAX_FPS = 30.0
+#: A long clip contributes a random window of at most this many frames to each training chunk.
+MAX_CLIP_FRAMES = 300
+
+
+def at_most_fps(m: Motion, fps: float = MAX_FPS) -> Motion:
+    """The clip with every k-th frame, for the smallest k that brings it to ``fps`` or below."""
+    k = max(1, int(np.ceil(m.fps / fps - 1e-6)))
+    if k == 1:
+        return m
+    times = m.times[::k] if len(m.times) == m.num_frames else m.times
+    return replace(m, joints=np.asarray(m.joints)[::k], fps=m.fps / k, times=times)
+
+
+def clip_window(m: Motion, rng: np.random.Generator, max_frames: int = MAX_CLIP_FRAMES) -> Motion:
+    """A random window of at most ``max_frames`` consecutive frames of the clip."""
+    if m.num_frames <= max_frames:
+        return m
+    s = int(rng.integers(0, m.num_frames - max_frames + 1))
+    times = m.times[s : s + max_frames] if len(m.times) == m.num_frames else m.times
+    return replace(m, joints=np.asarray(m.joints)[s : s + max_frames], times=times)
+
 
 #: Rig-id ranges of the three splits (the synthetic module numbers rigs from an offset).
 _VAL_RIG_OFFSET = 100_000
@@ -202,7 +235,8 @@ def bend_limbs(m: Motion, rng: np.random.Generator, strength: float = 1.0) -> Mo
 
 
 def split_motions(motions: list[Motion]) -> tuple[list[Motion], list[Motion]]:
-    """(train motions, test motions) by :data:`TEST_MOTIONS`."""
+    """(train motions, test motions) by :data:`TEST_MOTIONS`, each at most :data:`MAX_FPS`."""
+    motions = [at_most_fps(m) for m in motions]
     test = [m for m in motions if m.name in TEST_MOTIONS]
     train = [m for m in motions if m.name not in TEST_MOTIONS]
     if not train:
@@ -222,6 +256,30 @@ class SyntheticSplits:
     info: dict
 
 
+#: Training noise mixtures (``--noise``): ``mix`` draws each chunk's detector noise from MediaPipe's measured model
+#: at a random level (clean to 1.5 x as measured), the older Gaussian model, or pixel-clean 2D; ``simple`` is the
+#: older model only (what the first shipped model was trained on).
+NOISE_MIXES = ("mix", "simple")
+
+
+def chunk_noise(
+    rng: np.random.Generator, mix: str, base: NoiseConfig | None, scale: tuple[float, float] | None
+) -> NoiseConfig:
+    """One training chunk's noise. ``mix``: 55 % MediaPipe-like at level logU(0.05, 1.5), 30 % the simple model
+    (:func:`scaled_noise`), 15 % clean (0.5-3 px); the left/right swap and outlier rates of the first two vary too."""
+    simple = scaled_noise(base or NoiseConfig(), rng, scale)
+    if mix == "simple":
+        return simple
+    u = rng.random()
+    if u < 0.55:
+        level = float(np.exp(rng.uniform(np.log(0.05), np.log(1.5))))
+        k = float(rng.uniform(0.0, 2.0))
+        return NoiseConfig.mediapipe(level, swap_limb_rate=0.005 * k, swap_all_rate=0.002 * k, outlier_rate=0.005 * k)
+    if u < 0.85:
+        return simple
+    return NoiseConfig.clean(float(rng.uniform(0.5, 3.0)))
+
+
 def _make(
     motions: list[Motion],
     n_rigs: int,
@@ -233,26 +291,33 @@ def _make(
     noise: NoiseConfig | None = None,
     noise_scale: tuple[float, float] | None = (0.1, 1.3),
     pose_mix: bool = False,
+    clips_per_chunk: int | None = None,
+    noise_mix: str = "simple",
 ) -> tuple[WeakData, np.ndarray]:
-    """Synthetic weak data over ``n_rigs`` rigs; with ``augment``, mirrored clips and a body scale per chunk."""
+    """Synthetic weak data over ``n_rigs`` rigs; with ``augment``, mirrored clips, a body per clip and chunk, a
+    noise per chunk (:func:`chunk_noise`), ``clips_per_chunk`` random clips (random windows of long ones) per chunk."""
     parts, truths = [], []
     base = motions + [mirror_motion(m) for m in motions] if augment else motions
     for c0 in range(0, n_rigs, rigs_per_chunk):
         n = min(rigs_per_chunk, n_rigs - c0)
-        chunk_noise = noise
+        chosen = base
+        if clips_per_chunk is not None and clips_per_chunk < len(base):
+            chosen = [base[i] for i in np.sort(rng.choice(len(base), clips_per_chunk, replace=False))]
+        this_noise = noise
         if augment:  # every clip of every chunk gets its own body: height and segment proportions
             ms = []
-            for m in base:
+            for m in chosen:
+                m = clip_window(m, rng)
                 if pose_mix:
                     if rng.random() < 0.5:
-                        m = mix_arms(m, base[rng.integers(len(base))])
+                        m = mix_arms(m, clip_window(base[rng.integers(len(base))], rng))
                     m = bend_limbs(m, rng)
                 m = reshape_body(m, rng.uniform(*segment_range, len(SEGMENTS)))
                 ms.append(scale_motion(m, rng.uniform(0.85, 1.15)))
-            chunk_noise = scaled_noise(noise or NoiseConfig(), rng, noise_scale)
+            this_noise = chunk_noise(rng, noise_mix, noise, noise_scale)
         else:
-            ms = base
-        s = make_stereo_samples(ms, n, rng, noise_config=chunk_noise, rig_id_offset=rig_offset + c0)
+            ms = chosen
+        s = make_stereo_samples(ms, n, rng, noise_config=this_noise, rig_id_offset=rig_offset + c0)
         d, truth = from_synthetic(s)
         parts.append(d)
         truths.append(truth)
@@ -270,16 +335,32 @@ def build_splits(
     with_test: bool = True,
     train_noise: NoiseConfig | None = None,
     pose_mix: bool = False,
+    clips_per_chunk: int | None = None,
+    noise_mix: str = "simple",
 ) -> SyntheticSplits:
-    """The pretraining data. Independent random streams per split (``[seed, k]``), so splits never share rigs."""
+    """The pretraining data. Independent random streams per split (``[seed, k]``), so splits never share rigs.
+
+    Validation uses the training motions (windows of at most :data:`MAX_CLIP_FRAMES` frames, so long clips do not
+    swamp it) in held-out rigs, with ``train_noise`` (the simple model) throughout.
+    """
     motions = load_motion_folder(motions_dir)
     train_m, test_m = split_motions(motions)
     t0 = time.perf_counter()
     rng_train = np.random.default_rng([seed, 1])
-    train, _ = _make(train_m, train_rigs, rng_train, 0, augment=True, noise=train_noise, pose_mix=pose_mix)
-    val, val_truth = _make(
-        train_m, val_rigs, np.random.default_rng([seed, 2]), _VAL_RIG_OFFSET, False, noise=train_noise
+    train, _ = _make(
+        train_m,
+        train_rigs,
+        rng_train,
+        0,
+        augment=True,
+        noise=train_noise,
+        pose_mix=pose_mix,
+        clips_per_chunk=clips_per_chunk,
+        noise_mix=noise_mix,
     )
+    rng_val = np.random.default_rng([seed, 2])
+    val_m = [clip_window(m, rng_val) for m in train_m]
+    val, val_truth = _make(val_m, val_rigs, rng_val, _VAL_RIG_OFFSET, False, noise=train_noise)
     test = test_truth = None
     if with_test and test_m:
         test, test_truth = _make(test_m, test_rigs, np.random.default_rng([seed, 3]), _TEST_RIG_OFFSET, False)
@@ -287,6 +368,9 @@ def build_splits(
         "motions_dir": str(motions_dir),
         "train_motions": [m.name for m in train_m],
         "test_motions": [m.name for m in test_m],
+        "max_fps": MAX_FPS,
+        "clips_per_chunk": clips_per_chunk,
+        "noise_mix": noise_mix,
         "train_rigs": train_rigs,
         "val_rigs": val_rigs,
         "test_rigs": test_rigs,
@@ -298,13 +382,23 @@ def build_splits(
     return SyntheticSplits(train, val, val_truth, test, test_truth, info)
 
 
-def test_set(motions_dir: str | Path = DEFAULT_MOTIONS, seed: int = 0, test_rigs: int = 24):
-    """Only the held-out test split (motions AND rigs never trained on): ``(WeakData, truth (N, 17, 3) m)``."""
-    motions = load_motion_folder(motions_dir)
-    _, test_m = split_motions(motions)
+def test_set(
+    motions_dir: str | Path = DEFAULT_MOTIONS,
+    seed: int = 0,
+    test_rigs: int = 24,
+    noise: NoiseConfig | None = None,
+    motions: list[Motion] | None = None,
+):
+    """Only the held-out test split (motions AND rigs never trained on): ``(WeakData, truth (N, 17, 3) m)``.
+
+    Rigs and noise come from the test stream ``[seed, 3]``; ``noise`` (default: the synthetic module's model,
+    systematic hip bias included) sets the 2D noise. Another noise model draws other (equally held-out) rigs.
+    ``motions`` (already loaded, e.g. to build several conditions) replaces reading ``motions_dir``.
+    """
+    _, test_m = split_motions(motions if motions is not None else load_motion_folder(motions_dir))
     if not test_m:
         raise InputError(f"none of the held-out motions {TEST_MOTIONS} is in '{motions_dir}'.")
-    return _make(test_m, test_rigs, np.random.default_rng([seed, 3]), _TEST_RIG_OFFSET, False)
+    return _make(test_m, test_rigs, np.random.default_rng([seed, 3]), _TEST_RIG_OFFSET, False, noise=noise)
 
 
 #: Training noise variants: the synthetic module's default (the doc's model) or one whose hip bias averages zero.
@@ -371,6 +465,9 @@ def _parser() -> argparse.ArgumentParser:
         help="training noise: the doc's systematic hip bias, or a zero-mean one (the test split always uses the doc's)",
     )
     ap.add_argument("--fp32", action="store_true", help="store float32 weights (default float16)")
+    ap.add_argument("--inputs", choices=sorted(INPUT_CHANNELS), default="rays", help="what each network node sees")
+    ap.add_argument("--noise", choices=NOISE_MIXES, default="mix", help="training noise mixture (see NOISE_MIXES)")
+    ap.add_argument("--clips-per-chunk", type=int, default=8, help="random clips per pair of training rigs")
     ap.add_argument("--resume", action="store_true", help="continue from <out>.state.pt")
     ap.add_argument(
         "--pose-mix",
@@ -430,6 +527,8 @@ def _pretrain(args: argparse.Namespace, argv: list[str] | None) -> dict[str, Any
         args.test_rigs,
         train_noise=HIP_BIAS[args.hip_bias],
         pose_mix=args.pose_mix,
+        clips_per_chunk=args.clips_per_chunk or None,
+        noise_mix=args.noise,
     )
     print(json.dumps({"data": splits.info}), file=sys.stderr, flush=True)
     meta = {
@@ -443,7 +542,7 @@ def _pretrain(args: argparse.Namespace, argv: list[str] | None) -> dict[str, Any
         splits.val,
         args.out,
         _train_config(args),
-        WIDTHS[args.width](),
+        WIDTHS[args.width]().with_inputs(args.inputs),
         val_truth=splits.val_truth,
         meta=meta,
         log=lambda s: print(s, file=sys.stderr, flush=True),

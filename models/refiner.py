@@ -104,7 +104,7 @@ class Refiner:
         try:
             with warnings.catch_warnings(), torch.inference_mode(False), torch.no_grad():
                 warnings.simplefilter("ignore", DeprecationWarning)  # torch.jit is deprecated in torch >= 2.10
-                ex = torch.zeros(1, 2, 17, 3, device=self.device)
+                ex = torch.zeros(1, 2, 17, self.checkpoint.model_config.in_dim, device=self.device)
                 traced = torch.jit.trace(model, ex, check_trace=False)
                 traced = torch.jit.freeze(traced.eval())
             with torch.inference_mode():
@@ -123,33 +123,33 @@ class Refiner:
             return 1 if n <= SMALL_BATCH else None
         return int(self.cpu_threads)
 
+    @property
+    def inputs(self) -> str:
+        """What the network sees (``CVUGCNConfig.inputs``; :func:`models.prep.node_features`)."""
+        return self.checkpoint.model_config.inputs
+
     def residual(self, x: np.ndarray) -> np.ndarray:
-        """Network residuals ``(B, 2, 17, 3)`` m for prepared inputs ``x (B, 2, 17, 3)`` m (root-centred, per view)."""
+        """Network residuals ``(B, 2, 17, 3)`` m for node features ``x (B, 2, 17, C)``
+        (:func:`models.prep.node_features` of :attr:`inputs`; for ``xyz`` the root-centred per-view poses in m)."""
         x = np.asarray(x, dtype=np.float32)
-        out = np.empty(x.shape, dtype=np.float64)
+        out = np.empty(x.shape[:-1] + (3,), dtype=np.float64)
         with self._lock, _threads(self._threads_for(len(x))), torch.inference_mode():
             for s in range(0, len(x), self.batch):
                 xb = torch.from_numpy(np.ascontiguousarray(x[s : s + self.batch])).to(self.device)
                 out[s : s + self.batch] = self._model(xb).double().cpu().numpy()
         return out
 
-    def refine(self, kp2d: np.ndarray, coarse: np.ndarray, cameras: CameraGroup) -> np.ndarray:
-        """Refined world poses ``(F, 17, 3)`` m from detections ``kp2d (F, 2, 17, 3)`` and their triangulation.
+    def network_inputs(self, kp2d: np.ndarray, coarse: np.ndarray, cameras: CameraGroup) -> np.ndarray:
+        """The node features ``(F, 2, 17, C)`` that :meth:`refine` gives the network for detections
+        ``kp2d (F, 2, 17, 3)`` and their triangulation ``coarse (F, 17, 3)`` m (after its left/right repair)."""
+        return self._inputs(np.asarray(kp2d, dtype=np.float64), np.asarray(coarse, dtype=np.float64), cameras)[5]
 
-        ``kp2d`` is only used to weigh the two views' outputs (agreement with each view's 2D).
-        """
-        kp2d = np.asarray(kp2d, dtype=np.float64)
-        coarse = np.asarray(coarse, dtype=np.float64)
-        if coarse.ndim == 2:
-            return self.refine(kp2d[None], coarse[None], cameras)[0]
-        if kp2d.ndim != 4 or kp2d.shape[1:] != (2, 17, 3):
-            raise InputError(f"kp2d must be (F, 2, 17, 3) [x_px, y_px, confidence], got shape {kp2d.shape}.")
-        if coarse.shape != (kp2d.shape[0], 17, 3):
-            raise InputError(f"coarse must be ({kp2d.shape[0]}, 17, 3) metres, got shape {coarse.shape}.")
+    def _inputs(self, kp2d: np.ndarray, coarse: np.ndarray, cameras: CameraGroup):
+        """Checked ``(kp2d, coarse)`` after the left/right repair, the prepared input, undistorted 2D and
+        confidences (None when nothing needs them), node features and camera arrays."""
+        _check(kp2d, coarse)
         cams = prep.CameraArrays.from_group(cameras)
         F = len(coarse)
-        if F == 0:
-            return coarse.copy()
         if self.fix_swaps:
             kp2d = np.moveaxis(kp2d, 1, 0).copy()  # (2, F, 17, 3)
             kp2d[..., :2], kp2d[..., 2], kind = fix_left_right_swaps(kp2d[..., :2], kp2d[..., 2], cameras)
@@ -159,14 +159,31 @@ class Refiner:
                 coarse = coarse.copy()
                 coarse[redo] = prep.triangulate_pair(kp2d[redo], cameras)
         p = prep.prepare(coarse, np.broadcast_to(cams.R, (F, 2, 3, 3)), np.broadcast_to(cams.t, (F, 2, 3)))
-        res = self.residual(p.x)
-        cam = prep.restore(p.x + res, p)
-        agreement = self.combine in ("agreement", "agreement_both")
-        if not (agreement or self.guard):
+        und = conf = None
+        if self.combine in ("agreement", "agreement_both") or self.guard or self.inputs != "xyz":
+            und = prep.undistort_pairs(kp2d[..., :2], cams)
+            conf = np.nan_to_num(kp2d[..., 2])
+        feat = prep.node_features(self.inputs, p.x, p.root, und, conf, cams.K, cams.R, cams.t)
+        return kp2d, coarse, p, und, conf, feat, cams
+
+    def refine(self, kp2d: np.ndarray, coarse: np.ndarray, cameras: CameraGroup) -> np.ndarray:
+        """Refined world poses ``(F, 17, 3)`` m from detections ``kp2d (F, 2, 17, 3)`` and their triangulation.
+
+        ``kp2d`` feeds the network (for ``rays`` inputs), weighs the two views' outputs (agreement with each
+        view's 2D) and is what the guard checks the refined joints against.
+        """
+        kp2d = np.asarray(kp2d, dtype=np.float64)
+        coarse = np.asarray(coarse, dtype=np.float64)
+        if coarse.ndim == 2:
+            return self.refine(kp2d[None], coarse[None], cameras)[0]
+        _check(kp2d, coarse)
+        if len(coarse) == 0:
+            return coarse.copy()
+        kp2d, coarse, p, und, conf, feat, cams = self._inputs(kp2d, coarse, cameras)
+        cam = prep.restore(p.x + self.residual(feat), p)
+        if und is None or conf is None:
             return prep.finish(cam, p, None, None, None, self.combine)
-        und = prep.undistort_pairs(kp2d[..., :2], cams)
-        conf = np.nan_to_num(kp2d[..., 2])
-        if agreement:
+        if self.combine in ("agreement", "agreement_both"):
             out = prep.finish(cam, p, und, conf, cams, self.combine)
         else:
             out = prep.finish(cam, p, None, None, None, self.combine)
@@ -177,6 +194,13 @@ class Refiner:
             self.fallback_joints += int(fell_back.sum())
             self.refined_joints += int(np.isfinite(coarse).all(-1).sum())
         return out
+
+
+def _check(kp2d: np.ndarray, coarse: np.ndarray) -> None:
+    if kp2d.ndim != 4 or kp2d.shape[1:] != (2, 17, 3):
+        raise InputError(f"kp2d must be (F, 2, 17, 3) [x_px, y_px, confidence], got shape {kp2d.shape}.")
+    if coarse.shape != (kp2d.shape[0], 17, 3):
+        raise InputError(f"coarse must be ({kp2d.shape[0]}, 17, 3) metres, got shape {coarse.shape}.")
 
 
 def refine_points(points: np.ndarray, kp2d: np.ndarray, cameras: CameraGroup, refiner: Refiner) -> np.ndarray:

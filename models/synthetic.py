@@ -13,7 +13,14 @@ radial/tangential distortion. A rig must also see a whole standing person (1.9 m
 at the stage centre in both images; rigs that cannot are drawn again. All ranges are checked on the
 finished cameras (baseline, :func:`core.camera.convergence_angle_deg`, distances).
 
-**2D noise** (:class:`NoiseConfig`, applied per view and frame):
+**2D noise** (:class:`NoiseConfig`, applied per view and frame) has two styles. ``style="mediapipe"``
+(:meth:`NoiseConfig.mediapipe`, :func:`mediapipe_offsets`) follows ``docs/detector_noise.md``, MediaPipe's
+error measured on real footage: per-joint 3D-equivalent stds (:data:`MEDIAPIPE_FLUCT_M`) times ``level``, a
+constant per-view bias of the measured size (:data:`MEDIAPIPE_BIAS_M`), Student-t tails (``nu`` = 2.4, as a
+Gaussian AR(1) times a slowly varying chi-square scale), correlation in time (``lag1_corr_60fps``, scaled to the
+clip's frame rate), rare limb and whole-body mirrors, and a weakly informative confidence warped per view
+(detectors' confidences are not calibrated). :meth:`NoiseConfig.clean` is ``sigma_px`` of Gaussian noise only.
+The default ``style="simple"`` is the older model below:
 
 * Gaussian noise whose 3D-equivalent std grows with the joint's distance from the torso:
   ``sigma_m = sigma_base_m + sigma_per_m * d`` where ``d`` is the distance (m) from the joint to the
@@ -121,9 +128,67 @@ class NoiseConfig:
     hip_bias_up_m: tuple[float, float] = (0.02, 0.06)
     hip_bias_out_m: tuple[float, float] = (0.0, 0.03)
     conf_noise_std: float = 0.03
+    #: ``"simple"``: the Gaussian/torso-distance model above; ``"mediapipe"``: the model measured on real MediaPipe
+    #: output (``../shared/docs/detector_noise.md``, :func:`mediapipe_offsets`) instead of the Gaussian part.
+    style: str = "simple"
+    level: float = 1.0  #: "mediapipe" style: multiplies the measured stds and biases (1 = as measured)
+    nu: float = 2.4  #: "mediapipe" style: Student-t degrees of freedom of the fluctuation
+    lag1_corr_60fps: float = 0.86  #: "mediapipe" style: lag-1 correlation of its Gaussian part at 60 fps (doc: 0.78)
+    shared_fraction: float = 0.1  #: "mediapipe" style: share of the fluctuation variance that moves the whole body
+    sigma_px: float = 0.0  #: extra isotropic Gaussian pixel noise (std, px); the "clean" condition uses only this
+
+    def __post_init__(self) -> None:
+        if self.style not in NOISE_STYLES:
+            raise InputError(f"noise style must be one of {NOISE_STYLES}, got {self.style!r}.")
 
     def to_dict(self) -> dict:
         return asdict(self)
+
+    @classmethod
+    def mediapipe(cls, level: float = 1.0, **kw: float) -> NoiseConfig:
+        """MediaPipe's measured error (detector_noise.md) times ``level``: per-joint stds, a constant per-view bias,
+        Student-t tails, correlation in time; rare residual swaps (after the left/right repair), no extra hip bias."""
+        base = dict(
+            style="mediapipe",
+            level=level,
+            outlier_rate=0.0,
+            swap_limb_rate=0.005,
+            swap_all_rate=0.002,
+            hip_bias_up_m=(0.0, 0.0),
+            hip_bias_out_m=(0.0, 0.0),
+        )
+        return cls(**(base | kw))
+
+    @classmethod
+    def clean(cls, sigma_px: float = 1.5) -> NoiseConfig:
+        """Nearly perfect 2D: isotropic ``sigma_px`` pixel noise only (no outliers, swaps or bias)."""
+        return cls(
+            sigma_base_m=0.0,
+            sigma_per_m=0.0,
+            difficulty_log_std=0.0,
+            outlier_rate=0.0,
+            swap_limb_rate=0.0,
+            swap_all_rate=0.0,
+            hip_bias_up_m=(0.0, 0.0),
+            hip_bias_out_m=(0.0, 0.0),
+            sigma_px=sigma_px,
+        )
+
+
+NOISE_STYLES = ("simple", "mediapipe")
+
+#: MediaPipe's fluctuation std per H36M joint (m at the subject; detector_noise.md, left and right averaged).
+MEDIAPIPE_FLUCT_M = np.array(
+    [0.019, 0.0235, 0.0365, 0.0495, 0.0235, 0.0365, 0.0495, 0.008, 0.011, 0.028, 0.019]
+    + [0.0225, 0.0335, 0.040, 0.0225, 0.0335, 0.040]
+)
+#: MediaPipe's constant per-view bias per H36M joint (rms of the 2D offset, m at the subject; detector_noise.md).
+MEDIAPIPE_BIAS_M = np.array(
+    [0.012, 0.015, 0.0145, 0.017, 0.015, 0.0145, 0.017, 0.012, 0.012, 0.021, 0.007]
+    + [0.0135, 0.015, 0.0125, 0.0135, 0.015, 0.0125]
+)
+#: Robust std (1.4826 MAD) of a unit Student-t with 2.4 degrees of freedom; the doc: std is ~2x the robust std.
+_T_ROBUST = 1.1715
 
 
 # ----------------------------------------------------------------------------- rigs
@@ -277,6 +342,38 @@ def _torso_distance(X: np.ndarray) -> np.ndarray:
     return d.min(axis=-1)
 
 
+def mediapipe_offsets(rng: np.random.Generator, F: int, fps: float, cfg: NoiseConfig) -> tuple[np.ndarray, np.ndarray]:
+    """MediaPipe-like 2D error of one view over ``F`` frames at ``fps``: (offset ``(F, 17, 2)``, bias ``(F, 17, 2)``),
+    both in metres at the joint (multiply by px per metre). detector_noise.md, scaled by ``cfg.level``:
+
+    * a constant per-view bias per joint (Gaussian, rms :data:`MEDIAPIPE_BIAS_M`);
+    * a fluctuation that is Student-t (``cfg.nu``) in each frame, with a robust std of half
+      :data:`MEDIAPIPE_FLUCT_M` (the doc: std about twice the robust std), made as a Gaussian AR(1) in time
+      (``cfg.lag1_corr_60fps`` at 60 fps) times a slowly varying chi-square scale, so the tails stay heavy;
+      ``cfg.shared_fraction`` of its variance is one shift of the whole body. Tails are capped at 20 robust stds.
+
+    ``offset`` includes the bias (the detector cannot know its own bias, so the confidence uses ``offset - bias``).
+    """
+    from scipy.signal import lfilter
+    from scipy.special import chdtri, ndtr
+
+    lv = cfg.level
+    bias = rng.normal(size=(1, NUM_JOINTS, 2)) * (lv * MEDIAPIPE_BIAS_M / np.sqrt(2.0))[None, :, None]
+    rho = float(cfg.lag1_corr_60fps ** (60.0 / max(fps, 1.0)))
+    burn = int(min(200, np.ceil(5.0 / max(1e-3, 1.0 - rho))))
+
+    def ar(r: float, shape: tuple[int, ...]) -> np.ndarray:  # unit-variance Gaussian AR(1) along axis 0
+        return lfilter([np.sqrt(1.0 - r**2)], [1.0, -r], rng.normal(size=(F + burn, *shape)), axis=0)[burn:]
+
+    g = ar(rho, (NUM_JOINTS + 1, 2))
+    w = chdtri(cfg.nu, ndtr(ar(np.sqrt(rho), (NUM_JOINTS + 1, 1))))  # chi-square(nu) marginal, slowly varying
+    t = np.clip(g * np.sqrt(cfg.nu / np.maximum(w, 1e-9)), -20 * _T_ROBUST, 20 * _T_ROBUST) / _T_ROBUST
+    sh = np.sqrt(cfg.shared_fraction)
+    unit = np.sqrt(1.0 - cfg.shared_fraction) * t[:, :NUM_JOINTS] + sh * t[:, NUM_JOINTS:]
+    fluct = unit * (0.5 * lv * MEDIAPIPE_FLUCT_M)[None, :, None]
+    return fluct + bias, np.broadcast_to(bias, fluct.shape)
+
+
 def _noisy_view(
     rng: np.random.Generator,
     cam: Camera,
@@ -284,6 +381,7 @@ def _noisy_view(
     X_biased: np.ndarray,
     torso_d: np.ndarray,
     cfg: NoiseConfig,
+    fps: float = 60.0,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Noisy 2D of one view: (noisy (F, 17, 2), conf (F, 17), outlier (F, 17) bool, swapped (F, 17) bool)."""
     F = X.shape[0]
@@ -291,9 +389,18 @@ def _noisy_view(
     z = cam.world_to_camera(X)[..., 2]  # (F, 17)
     px_per_m = fx / z  # (F, 17)
     believed = cam.project(X_biased)  # where the detector "thinks" the joints are
-    difficulty = np.exp(rng.normal(0.0, cfg.difficulty_log_std))
-    sigma_px = difficulty * (cfg.sigma_base_m + cfg.sigma_per_m * torso_d) * px_per_m
-    noisy = believed + rng.normal(size=(F, NUM_JOINTS, 2)) * sigma_px[..., None]
+    known_bias = np.zeros((F, NUM_JOINTS, 2))
+    if cfg.style == "mediapipe":
+        off_m, bias_m = mediapipe_offsets(rng, F, fps, cfg)
+        sigma_px = 0.5 * cfg.level * MEDIAPIPE_FLUCT_M[None] * px_per_m  # robust std, for the outliers' "land"
+        known_bias = bias_m * px_per_m[..., None]
+        noisy = believed + off_m * px_per_m[..., None]
+    else:
+        difficulty = np.exp(rng.normal(0.0, cfg.difficulty_log_std))
+        sigma_px = difficulty * (cfg.sigma_base_m + cfg.sigma_per_m * torso_d) * px_per_m
+        noisy = believed + rng.normal(size=(F, NUM_JOINTS, 2)) * sigma_px[..., None]
+    if cfg.sigma_px > 0:
+        noisy = noisy + rng.normal(0.0, cfg.sigma_px, size=noisy.shape)
 
     # gross outliers
     outlier = rng.random((F, NUM_JOINTS)) < cfg.outlier_rate
@@ -328,8 +435,12 @@ def _noisy_view(
     offsets = noisy - believed
     noisy[:, _DERIVED] = believed[:, _DERIVED] + np.einsum("dj,fjc->fdc", _DERIVE_W, offsets)
 
-    err_m = np.linalg.norm(noisy - believed, axis=-1) / px_per_m
-    conf = 1.0 - 0.6 * (1.0 - np.exp(-err_m / 0.1)) + rng.normal(0.0, cfg.conf_noise_std, (F, NUM_JOINTS))
+    err_m = np.linalg.norm(noisy - believed - known_bias, axis=-1) / px_per_m
+    if cfg.style == "mediapipe":  # a real detector's confidence says little about its error: weak, warped per view
+        conf = 1.0 - 0.3 * (1.0 - np.exp(-err_m / 0.1)) + rng.normal(0.0, 0.05, (F, NUM_JOINTS))
+        conf = np.clip(conf, 0.02, 1.0) ** np.exp(rng.uniform(np.log(0.5), np.log(3.0)))
+    else:
+        conf = 1.0 - 0.6 * (1.0 - np.exp(-err_m / 0.1)) + rng.normal(0.0, cfg.conf_noise_std, (F, NUM_JOINTS))
     conf = np.where(outlier, conf * rng.uniform(0.3, 0.8, (F, NUM_JOINTS)), conf)
     conf = np.clip(conf, 0.02, 1.0)
     conf[:, _DERIVED] = np.where(_DERIVE_USES[None], conf[:, None, :], np.inf).min(axis=-1)
@@ -403,7 +514,8 @@ def make_stereo_samples(
             F = len(frames)
             Xb = _hip_biased(X, rng.uniform(*ncfg.hip_bias_up_m), rng.uniform(*ncfg.hip_bias_out_m))
             td = _torso_distance(X)
-            views = [_noisy_view(rng, cam, X, Xb, td, ncfg) for cam in cams]
+            fps = float(motions[c].fps) / frame_stride
+            views = [_noisy_view(rng, cam, X, Xb, td, ncfg, fps) for cam in cams]
             out = {
                 "kp2d_noisy": np.stack([v[0] for v in views], axis=1),
                 "conf": np.stack([v[1] for v in views], axis=1),

@@ -105,10 +105,11 @@ def _ddp_env() -> tuple[int, int] | None:
 class _Tensors:
     """The training arrays of a WeakData as float32 tensors on one device (relative poses precomputed)."""
 
-    def __init__(self, d: WeakData, device: torch.device) -> None:
+    def __init__(self, d: WeakData, device: torch.device, inputs: str = "xyz") -> None:
         R21, t21 = prep.relative_pose_21(d.R.astype(np.float64), d.t.astype(np.float64))
         f = lambda a: torch.as_tensor(np.ascontiguousarray(a), dtype=torch.float32, device=device)  # noqa: E731
         self.x = f(d.x)
+        self.feat = self.x if inputs == "xyz" else f(d.features(inputs))
         self.root = f(d.root)
         self.K = f(d.K)
         self.R21 = f(R21)
@@ -118,24 +119,32 @@ class _Tensors:
         self.bone = f(d.bone_target)
 
     def batch(self, idx: torch.Tensor) -> dict[str, torch.Tensor]:
-        return {k: getattr(self, k)[idx] for k in ("x", "root", "K", "R21", "t21", "target2d", "conf", "bone")}
+        keys = ("x", "feat", "root", "K", "R21", "t21", "target2d", "conf", "bone")
+        return {k: getattr(self, k)[idx] for k in keys}
+
+
+def model_inputs(model: torch.nn.Module) -> str:
+    """The input kind (``CVUGCNConfig.inputs``) of a model, unwrapping DistributedDataParallel."""
+    return str(getattr(model, "module", model).config.inputs)
 
 
 def _losses(model: torch.nn.Module, b: dict[str, torch.Tensor], cfg: LossConfig, window: int):
-    residual = model(b["x"])
+    residual = model(b["feat"])
     X = prep.restore(b["x"] + residual, b["root"])
     return compute_losses(X, b["R21"], b["t21"], b["K"], b["target2d"], b["conf"], cfg, b["bone"], window)
 
 
 @torch.no_grad()
 def predict_camera_frames(
-    model: torch.nn.Module, x: np.ndarray, root: np.ndarray, device: torch.device, batch: int = 4096
+    model: torch.nn.Module, data: WeakData, device: torch.device, batch: int = 4096
 ) -> np.ndarray:
-    """Refined absolute camera-frame poses ``(N, V, J, 3)`` m from inputs ``x (N, V, J, 3)``, ``root (N, V, 3)``."""
+    """Refined absolute camera-frame poses ``(N, V, J, 3)`` m of ``data`` (inputs as the model's config asks)."""
     model.eval()
+    x, root = data.x, data.root
+    feat = data.features(model_inputs(model))
     out = np.empty(x.shape, dtype=np.float64)
     for s in range(0, len(x), batch):
-        xb = torch.as_tensor(np.ascontiguousarray(x[s : s + batch]), dtype=torch.float32, device=device)
+        xb = torch.as_tensor(np.ascontiguousarray(feat[s : s + batch]), dtype=torch.float32, device=device)
         res = model(xb).double().cpu().numpy()
         out[s : s + batch] = x[s : s + batch] + res + root[s : s + batch, :, None]
     return out
@@ -160,7 +169,7 @@ def evaluate(
     model.eval()
     out: dict[str, float] = {}
     loss_config = replace(loss_config, temporal=0.0)  # validation samples are not windows of frames
-    T = _Tensors(data, device)
+    T = _Tensors(data, device, model_inputs(model))
     n = len(data)
     sums: dict[str, float] = {}
     with torch.no_grad():
@@ -181,7 +190,7 @@ def world_output(
     model: torch.nn.Module, data: WeakData, device: torch.device, combine: str = "agreement", batch: int = 4096
 ) -> np.ndarray:
     """The product's output on ``data``: refined world poses ``(N, 17, 3)`` m (NaN where the input was missing)."""
-    cam = predict_camera_frames(model, data.x, data.root, device, batch)
+    cam = predict_camera_frames(model, data, device, batch)
     return prep.finish(cam, data.prepared(), data.input2d, data.input_conf, data.cameras(), mode=combine)
 
 
@@ -201,8 +210,22 @@ def reprojection_errors(world: np.ndarray, data: WeakData) -> tuple[np.ndarray, 
     return err, ok
 
 
+def jitter_mm(world: np.ndarray, seq: np.ndarray, frame: np.ndarray) -> float:
+    """Mean magnitude (mm per frame²) of the second difference of every joint of ``world (N, 17, 3)`` m over
+    three consecutive frames of one sequence (``seq``, ``frame`` ``(N,)``); NaN when no three are consecutive.
+    Lower is smoother; the truth of a real motion has some too."""
+    order = np.lexsort((frame, seq))
+    X, q, f = world[order], seq[order], frame[order]
+    ok = (q[2:] == q[:-2]) & (f[1:-1] == f[:-2] + 1) & (f[2:] == f[:-2] + 2)
+    if not ok.any():
+        return float("nan")
+    a = np.linalg.norm(X[2:][ok] - 2 * X[1:-1][ok] + X[:-2][ok], axis=-1)  # (M, 17)
+    return float(np.nanmean(a) * 1000) if np.isfinite(a).any() else float("nan")
+
+
 def output_metrics(world: np.ndarray, data: WeakData, truth: np.ndarray | None = None) -> dict[str, float]:
-    """Label-free metrics of world poses ``(N, 17, 3)`` (+ MPJPE in mm when ``truth`` is given)."""
+    """Label-free metrics of world poses ``(N, 17, 3)``: ``reproj_px``, ``bone_std_mm``, ``jitter_mm``
+    (:func:`jitter_mm`), + MPJPE in mm when ``truth`` is given."""
     out: dict[str, float] = {}
     err, ok = reprojection_errors(world, data)
     out["reproj_px"] = float(err[ok].mean()) if ok.any() else float("nan")
@@ -214,6 +237,7 @@ def output_metrics(world: np.ndarray, data: WeakData, truth: np.ndarray | None =
         if enough.any():
             stds.append(np.nanstd(lg[:, enough], axis=0))
     out["bone_std_mm"] = float(np.mean(np.concatenate(stds)) * 1000) if stds else float("nan")
+    out["jitter_mm"] = jitter_mm(world, data.seq, data.frame)
     if truth is not None:
         out["mpjpe_mm"] = skeleton.mpjpe(world, truth) * 1000
         out["mpjpe_abs_mm"] = skeleton.mpjpe(world, truth, root_aligned=False) * 1000
@@ -367,7 +391,7 @@ class Trainer:
             self._resume(run, resume_from)
         if ddp:
             run.net = torch.nn.parallel.DistributedDataParallel(model)
-        run.tensors = _Tensors(self.train_data, device)
+        run.tensors = _Tensors(self.train_data, device, self.model_config.inputs)
         run.window = max(1, cfg.window if cfg.loss.temporal else 1)
         run.per_rank_batch = max(1, cfg.batch_size // world)
         if rank == 0:

@@ -4,25 +4,13 @@ from __future__ import annotations
 
 import numpy as np
 
+from bench.shared import POSE2SIM_TRC_NAMES
 from core import skeleton as sk
 from tests.paths import POSE2SIM
 from tests.trc_reader import read_trc
 
-# reference TRC marker for each of the 12 joints H36M shares exactly with BODY_25B
-TRC_NAMES = {
-    1: "RHip",
-    2: "RKnee",
-    3: "RAnkle",
-    4: "LHip",
-    5: "LKnee",
-    6: "LAnkle",
-    11: "LShoulder",
-    12: "LElbow",
-    13: "LWrist",
-    14: "RShoulder",
-    15: "RElbow",
-    16: "RWrist",
-}
+# reference TRC marker for each of the 12 joints H36M shares exactly with BODY_25B (one definition)
+TRC_NAMES = POSE2SIM_TRC_NAMES
 
 
 def reference12() -> np.ndarray:

@@ -107,7 +107,7 @@ def test_shapes_and_identity_at_init(tiny):
 
 
 def test_bad_input_shape_is_refused(tiny):
-    with pytest.raises(ValueError, match=r"\(B, 2, 17, 3\)"):
+    with pytest.raises(ValueError, match=r"\(B, 2, 17, in_dim\)"):
         tiny(torch.zeros(2, 17, 3))
     with pytest.raises(ValueError):
         tiny(torch.zeros(1, 2, 16, 3))

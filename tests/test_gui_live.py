@@ -282,6 +282,8 @@ def test_refinement_toggle_needs_a_model_then_shows_refined_and_coarse(tab, qtbo
         calls.append(inp.coarse.shape)
         return inp.coarse + np.array([0.0, 0.0, 0.05])
 
+    hook.fallbacks = lambda: (3, 4 * len(calls) * 17)  # as models.refiner.RefinerHook counts its guard's
+    assert tab.stat_text("guard") == "–"
     tab.set_refine_hook(hook, "CV-UGCN test")
     assert tab.refine_check.isEnabled() and "CV-UGCN test" in tab.refine_check.text()
     tab.refine_check.setChecked(True)
@@ -292,6 +294,9 @@ def test_refinement_toggle_needs_a_model_then_shows_refined_and_coarse(tab, qtbo
     qtbot.waitUntil(lambda: tab.view3d.skeleton_points(COARSE_SKELETON) is not None, timeout=5000)
     qtbot.waitUntil(lambda: tab.stat_text("refine").endswith(" ms"), timeout=5000)
     assert calls and calls[0] == (17, 3)
+    qtbot.waitUntil(lambda: tab.stat_text("guard").endswith(" %"), timeout=5000)
+    assert 0.0 < float(tab.stat_text("guard")[:-2]) <= 25.0
+    assert "kept coarse by the guard" in tab.stat_tiles["guard"].toolTip()
     # refine off: the coarse skeleton is no longer drawn under the main one
     tab.refine_check.setChecked(False)
     assert tab.presenter.pipeline.processor.refine_enabled is False

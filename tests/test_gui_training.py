@@ -17,6 +17,7 @@ import pytest
 from PySide6 import QtCore, QtWidgets
 
 from app.main_window import MainWindow, Tab
+from app.training.compare_presenter import fmt, verdict
 from app.training.tab import PAUSED, TRAINING, TrainingTab
 from app.widgets.skeleton_view import SKELETON_STYLES
 from core.errors import InputError
@@ -157,6 +158,15 @@ def test_train_pause_stop_continue_compare_and_use(tab, qtbot, tmp_path, session
     assert r.ids["new"] == done2.args[0].checkpoint_id and r.ids["old"] == shipped
     assert r.trained_on and panel.warning_label.isVisible()
     assert panel.table.item(2, 1).text().split("\n")[0] == f"{r.metrics['new']['reproj_px']:.2f}"
+    # the third measure, jitter, in its own column for each of the three
+    assert panel.table.columnCount() == 4 and "Jitter" in panel.table.horizontalHeaderItem(3).text()
+    for row, kind in enumerate(("coarse", "old", "new")):
+        assert 0 < r.metrics[kind]["jitter_mm"] < 500
+        assert panel.table.item(row, 3).text().split("\n")[0] == fmt(r.metrics[kind]["jitter_mm"])
+    # a new model that measures worse is not offered as the default
+    level = verdict(r)[1]
+    assert panel.use_button.text() == ("Use it anyway" if level == "bad" else "Use this model")
+    assert panel.use_button.isDefault() == (level == "good")
     # scrub: the three skeletons, in the three styles, at the frame chosen
     panel.slider.setValue(50)
     assert panel.frame() == 50 and "frame 51 of 100" in panel.frame_label.text()

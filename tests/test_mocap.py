@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import cv2
@@ -264,16 +265,7 @@ def test_seeded_determinism(motions):
 
 @needs_mocap
 def test_zero_noise_gives_the_clean_projections(motions):
-    quiet = NoiseConfig(
-        sigma_base_m=0.0,
-        sigma_per_m=0.0,
-        outlier_rate=0.0,
-        swap_limb_rate=0.0,
-        swap_all_rate=0.0,
-        hip_bias_up_m=(0.0, 0.0),
-        hip_bias_out_m=(0.0, 0.0),
-        conf_noise_std=0.0,
-    )
+    quiet = dataclasses.replace(NoiseConfig.clean(0.0), conf_noise_std=0.0)
     s = make_stereo_samples(motions[:2], 2, np.random.default_rng(0), noise_config=quiet, frame_stride=3)
     np.testing.assert_allclose(s["kp2d_noisy"], s["kp2d_clean"], atol=1e-3)  # px
     assert np.all(s["conf"] > 0.99)
@@ -319,6 +311,50 @@ def test_noise_statistics(motions):
     e_pelvis, e_hips = d[..., J["pelvis"], :][ok], d[..., hips, :].mean(-2)[ok]
     assert np.median(np.linalg.norm(e_pelvis - e_hips, axis=-1)) < 0.1 * np.median(np.linalg.norm(e_hips, axis=-1))
     np.testing.assert_allclose(s["conf"][..., J["pelvis"]], s["conf"][..., hips].min(-1))
+
+
+def test_mediapipe_noise_has_the_measured_stds_tails_and_memory():
+    """detector_noise.md as a generator: per-joint stds in its order, std ~ 2x the robust std with its tail
+    fractions (Student-t 2.4), lag-1 correlation ~0.78 at 60 fps (less at 30 fps), a constant bias per view."""
+    from models.synthetic import MEDIAPIPE_FLUCT_M, mediapipe_offsets
+
+    off, bias = mediapipe_offsets(np.random.default_rng(0), 40_000, 60.0, NoiseConfig.mediapipe())
+    assert off.shape == bias.shape == (40_000, 17, 2)
+    assert np.ptp(bias, axis=0).max() == 0.0  # constant over the take
+    f = off - bias
+    robust = 1.4826 * np.median(np.abs(f - np.median(f, axis=0)), axis=0).mean(-1)  # (17,) m
+    np.testing.assert_allclose(robust, 0.5 * MEDIAPIPE_FLUCT_M, rtol=0.15)
+    x = f[:, J["right_ankle"], 0]
+    r = 1.4826 * np.median(np.abs(x))
+    assert 1.4 < x.std() / r < 2.4
+    assert 0.035 < np.mean(np.abs(x) > 3 * r) < 0.08 and 0.008 < np.mean(np.abs(x) > 5 * r) < 0.03
+    lag1 = np.corrcoef(x[:-1], x[1:])[0, 1]
+    lag20 = np.corrcoef(x[:-20], x[20:])[0, 1]
+    assert 0.72 < lag1 < 0.86 and abs(lag20) < 0.12
+    off30, bias30 = mediapipe_offsets(np.random.default_rng(1), 20_000, 30.0, NoiseConfig.mediapipe())
+    y = (off30 - bias30)[:, J["right_ankle"], 0]
+    assert np.corrcoef(y[:-1], y[1:])[0, 1] < lag1 - 0.1  # frames further apart in time
+    half, hb = mediapipe_offsets(np.random.default_rng(0), 40_000, 60.0, NoiseConfig.mediapipe(0.5))
+    np.testing.assert_allclose(half - hb, 0.5 * f, rtol=1e-9, atol=1e-12)  # the level scales the error
+
+
+@needs_mocap
+def test_mediapipe_and_clean_noise_in_stereo_samples(motions):
+    """The realistic style lands on the right joints in metres at the subject; the clean condition is pixel noise."""
+    from models.synthetic import MEDIAPIPE_FLUCT_M
+
+    s = make_stereo_samples(motions, 3, np.random.default_rng(2), noise_config=NoiseConfig.mediapipe())
+    depth = np.einsum("nvij,nkj->nvki", s["R"], s["joints3d"])[..., 2] + s["t"][..., None, 2]  # (N, 2, 17)
+    err = (s["kp2d_noisy"] - s["kp2d_clean"]) * (depth / s["K"][..., 0, 0, None])[..., None]
+    ok = ~(s["swapped"] | s["outlier"])
+    wrist, shoulder = J["left_wrist"], J["left_shoulder"]
+    e = {j: 1.4826 * np.median(np.abs(err[..., j, 0][ok[..., j]])) for j in (wrist, shoulder)}
+    assert e[wrist] > 1.3 * e[shoulder]
+    assert 0.4 * MEDIAPIPE_FLUCT_M[wrist] < e[wrist] < 1.2 * MEDIAPIPE_FLUCT_M[wrist]
+    c = make_stereo_samples(motions[:3], 2, np.random.default_rng(3), noise_config=NoiseConfig.clean(1.5))
+    d = c["kp2d_noisy"] - c["kp2d_clean"]
+    base = np.setdiff1d(np.arange(17), [J["pelvis"], J["spine"], J["thorax"]])
+    assert abs(d[..., base, :].std() - 1.5) < 0.1 and not c["swapped"].any() and not c["outlier"].any()
 
 
 @needs_mocap

@@ -119,3 +119,52 @@ def test_triangulate_pair_recovers_clean_real_motion() -> None:
     assert np.isnan(pts[4, 6]).all()
     ok = np.isfinite(pts).all(-1)
     assert np.abs(pts[ok] - X[ok]).max() < 1e-4
+
+
+def _rays_inputs(X, cams, R, t, kp_und, conf):
+    p = prep.prepare(X, R, t)
+    return p, prep.node_features("rays", p.x, p.root, kp_und, conf, cams.K, cams.R, cams.t)
+
+
+def test_node_features_carry_confidence_residuals_and_the_rigs_rays() -> None:
+    X, _, cams, R, t = _setup()
+    K = np.broadcast_to(cams.K, (20, 2, 3, 3))
+    uv = prep.project_pinhole(prep.world_to_cameras(X, R, t), K)  # (F, 2, 17, 2) clean undistorted px
+    conf = np.full((20, 2, 17), 0.9)
+    conf[:, 1] = 0.4
+    p, f = _rays_inputs(X, cams, R, t, uv, conf)
+    assert f.shape == (20, 2, 17, prep.INPUT_CHANNELS["rays"]) and f.dtype == np.float32
+    assert np.allclose(f[..., :3], p.x, atol=1e-6)  # the root-centred joints first
+    assert np.allclose(f[:, 0, :, 3], 0.9) and np.allclose(f[:, 0, :, 4], 0.4)  # own, other confidence
+    assert np.allclose(f[:, 1, :, 3], 0.4) and np.allclose(f[:, 1, :, 4], 0.9)
+    assert np.abs(f[..., 5:8]).max() < 1e-5  # the exact 3D reprojects onto its 2D: no residual
+    own, other = f[..., 8:11], f[..., 11:14]
+    assert np.allclose(np.linalg.norm(own, axis=-1), 1.0, atol=1e-5)
+    assert np.allclose(np.linalg.norm(other, axis=-1), 1.0, atol=1e-5)
+    # the own ray points at the joint; the other camera's ray, in this camera's frame, is the joint minus the
+    # other camera's centre: the angle between them is the rig's convergence at that joint
+    Xc = p.x + p.root[:, :, None]
+    assert np.allclose(own, Xc / np.linalg.norm(Xc, axis=-1, keepdims=True), atol=1e-5)
+    cosang = (own * other).sum(-1)
+    centres = np.stack([-cams.R[0, v].T @ cams.t[0, v] for v in range(2)])
+    a, b = X - centres[0], X - centres[1]
+    truth = (a * b).sum(-1) / np.linalg.norm(a, axis=-1) / np.linalg.norm(b, axis=-1)
+    assert np.allclose(cosang[:, 0], truth, atol=1e-5) and np.allclose(cosang[:, 1], truth, atol=1e-5)
+
+
+def test_node_features_measure_the_2d_disagreement_and_mask_missing_joints() -> None:
+    X, _, cams, R, t = _setup()
+    K = np.broadcast_to(cams.K, (20, 2, 3, 3))
+    uv = prep.project_pinhole(prep.world_to_cameras(X, R, t), K).copy()
+    conf = np.ones((20, 2, 17))
+    uv[:, 0, 13, 0] += 10.0  # view 1's left wrist 10 px to the right of the 3D's projection
+    uv[2, 1, 5] = np.nan  # a joint view 2 did not find
+    _, f = _rays_inputs(X, cams, R, t, uv, conf)
+    z = prep.world_to_cameras(X, R, t)[:, 0, 13, 2]
+    assert np.allclose(f[:, 0, 13, 5], -10.0 * z / cams.K[0, 0, 0, 0], atol=1e-5)  # metres at the joint
+    assert np.allclose(f[:, 1, 13, 7], np.abs(f[:, 0, 13, 5]), atol=1e-6)  # its size, seen from the other view
+    assert f[2, 1, 5, 3] == 0.0 and f[2, 0, 5, 4] == 0.0 and np.all(f[2, 1, 5, 5:7] == 0.0)  # missing: no trust
+    assert np.isfinite(f).all()
+    with pytest.raises(InputError, match="input kind"):
+        prep.node_features("depth", np.zeros((1, 2, 17, 3)))
+    assert np.array_equal(prep.node_features("xyz", f[..., :3]), f[..., :3])

@@ -54,6 +54,28 @@ def test_fresh_model_is_identity_on_real_data_and_keeps_nan(tmp_path: Path, real
     assert one.shape == (17, 3) and np.allclose(one, out[5], atol=1e-6, equal_nan=True)
 
 
+def test_a_rays_model_sees_the_real_2d_and_a_fresh_one_is_identity(tmp_path: Path, real_pair) -> None:
+    kp2d, coarse, group = real_pair
+    cfg = CVUGCNConfig.tiny().with_inputs("rays")
+    save_checkpoint(tmp_path / "fresh.pt", CVUGCN(cfg), cfg)
+    r = Refiner(tmp_path / "fresh.pt", device="cpu")
+    assert r.inputs == "rays"
+    out = r.refine(kp2d, coarse, group)
+    ok = np.isfinite(coarse)
+    assert np.array_equal(np.isnan(out), np.isnan(coarse)) and np.allclose(out[ok], coarse[ok], atol=1e-6)
+    torch.manual_seed(0)
+    m = CVUGCN(cfg)
+    with torch.no_grad():
+        m.head.weight.normal_(0.0, 0.01)
+    save_checkpoint(tmp_path / "p.pt", m, cfg)
+    moved = Refiner(tmp_path / "p.pt", device="cpu", guard=False).refine(kp2d, coarse, group)
+    # the 2D feeds the network: the same 3D with other detector confidences refines differently
+    kp_low = kp2d.copy()
+    kp_low[..., 2] *= 0.3
+    other = Refiner(tmp_path / "p.pt", device="cpu", guard=False).refine(kp_low, coarse, group)
+    assert np.isfinite(moved[ok]).all() and np.nanmax(np.abs(moved - other)) > 1e-5
+
+
 def test_refine_points_batch_layout_and_errors(tmp_path: Path, real_pair) -> None:
     kp2d, coarse, group = real_pair
     r = Refiner(_perturbed_checkpoint(tmp_path / "p.pt"), device="cpu")

@@ -17,7 +17,7 @@ from models import data as D  # noqa: N812
 from models.checkpoint import load_checkpoint, save_checkpoint
 from models.cvugcn import CVUGCN, CVUGCNConfig
 from models.losses import LossConfig
-from models.train import TrainConfig, Trainer, coarse_output, output_metrics, train_from_paths
+from models.train import TrainConfig, Trainer, coarse_output, jitter_mm, output_metrics, train_from_paths
 from tests.paths import SHARED_DATA, need
 from tests.test_models_helpers import pose2sim_openpose_h36m, synthetic_samples
 
@@ -52,6 +52,39 @@ def test_overfit_a_few_hundred_frames_lowers_mpjpe(tmp_path: Path) -> None:
     assert best < 0.88 * coarse, (coarse, [round(r.val["mpjpe_mm"], 1) for r in reports])
     assert reports[-1].val["loss"] < reports[0].val["loss"]
     assert load_checkpoint(res.checkpoint).id == res.checkpoint_id
+
+
+def test_a_rays_model_trains_on_its_node_features_and_beats_coarse(tmp_path: Path) -> None:
+    data, truth = _synthetic()
+    coarse = output_metrics(coarse_output(data), data, truth)["mpjpe_mm"]
+    reports = []
+    model_cfg = CVUGCNConfig.tiny().with_inputs("rays")
+    assert model_cfg.in_dim == 14
+    tr = Trainer(
+        data,
+        data,
+        tmp_path / "r.pt",
+        _cfg(epochs=8, lr=2e-3, checkpoint_every=0),
+        model_cfg,
+        val_truth=truth,
+        on_epoch=reports.append,
+    )
+    res = tr.fit()
+    assert min(r.val["mpjpe_mm"] for r in reports) < 0.92 * coarse
+    ck = load_checkpoint(res.checkpoint)
+    assert ck.model_config.inputs == "rays" and ck.model_config.in_dim == 14
+    assert {"reproj_px", "bone_std_mm", "jitter_mm"} <= set(reports[-1].val)
+
+
+def test_jitter_is_the_second_difference_within_sequences() -> None:
+    world = np.zeros((7, 17, 3))
+    world[:, :, 0] = (np.arange(7) ** 2 * 1e-3)[:, None]  # constant acceleration 2 mm / frame^2
+    seq = np.array([0, 0, 0, 0, 1, 1, 1])
+    frame = np.array([0, 1, 2, 3, 0, 1, 2])
+    assert jitter_mm(world, seq, frame) == pytest.approx(2.0)
+    shuffled = np.random.default_rng(0).permutation(7)
+    assert jitter_mm(world[shuffled], seq[shuffled], frame[shuffled]) == pytest.approx(2.0)  # order-free
+    assert np.isnan(jitter_mm(world[:4], seq[:4], np.array([0, 2, 4, 6])))  # no three consecutive frames
 
 
 @pytest.fixture(scope="module")

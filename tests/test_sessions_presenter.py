@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from app.sessions.presenter import SessionsPresenter, SessionsState
+from app.sessions.text import details_note
 from app.settings import Settings
 from app.state import AppState
 from app.tasks import Task, TaskRegistry
@@ -71,7 +72,11 @@ def test_import_then_process_with_refinement_and_the_state_while_each_runs(qtbot
     assert states == ["importing", "idle"] and p.state == SessionsState.IDLE and p.job() is None
     assert any(m.startswith("Imported synthetic: 20 pairs (index pairing)") for m in messages)
 
-    p.set_refine_hook(lambda inp: inp.coarse + np.array([0.0, 0.0, 0.01]), "fake-ugcn")
+    def hook(inp):
+        return inp.coarse + np.array([0.0, 0.0, 0.01])
+
+    hook.fallbacks = lambda: (17, 340)  # as models.refiner.RefinerHook counts its guard's fallbacks
+    p.set_refine_hook(hook, "fake-ugcn")
     progress: list[tuple[int, int]] = []
     p.jobProgressed.connect(lambda d, t, _m: progress.append((d, t)))
     with qtbot.waitSignal(p.listed, timeout=30_000) as listed, qtbot.waitSignal(p.jobSucceeded, timeout=30_000) as done:
@@ -86,7 +91,11 @@ def test_import_then_process_with_refinement_and_the_state_while_each_runs(qtbot
     assert row.has_3d and row.has_refined and row.results_source == "processed"
     poses = Session.open(out).poses()
     np.testing.assert_allclose(poses.refined[7], _truth(7) + [0.0, 0.0, 0.01], atol=1e-5)
-    assert any("100% of pairs with 3D; refinement refinement hook given by the caller." in m for m in messages)
+    guard = "17 of 340 refined joints (5.0 %) kept coarse by the guard"
+    assert any(
+        f"100% of pairs with 3D; refinement refinement hook given by the caller; {guard}." in m for m in messages
+    )
+    assert guard in details_note(row)  # the session's details say it too, read back from its meta
 
 
 @pytest.mark.parametrize("kind", ["import", "process"])

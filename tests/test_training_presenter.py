@@ -192,12 +192,18 @@ def test_the_compare_presenter_checks_the_choices_and_says_what_the_figures_mean
     assert change(10.01, 10.0) == ("+0.1 %", "same") and change(math.nan, 10.0) == ("", "same")
     assert fmt(1.234) == "1.23" and fmt(math.nan) == "–" and fmt(None) == "–"
 
-    def comparison(new: tuple[float, float]) -> SimpleNamespace:
-        old = {"reproj_px": 10.0, "bone_std_mm": 20.0}
-        return SimpleNamespace(metrics={"old": old, "new": {"reproj_px": new[0], "bone_std_mm": new[1]}})
+    def comparison(new: tuple[float, ...]) -> SimpleNamespace:
+        old = {"reproj_px": 10.0, "bone_std_mm": 20.0, "jitter_mm": 5.0}
+        return SimpleNamespace(metrics={"old": old, "new": dict(zip(old, new, strict=False))})
 
-    assert verdict(comparison((9.0, 19.0)))[1] == "good" and verdict(comparison((11.0, 21.0)))[1] == "bad"
-    assert verdict(comparison((9.0, 21.0))) == (
-        "Mixed: the new model is better on one measure and worse on the other.",
+    assert verdict(comparison((9.0, 19.0, 4.0)))[1] == "good" and verdict(comparison((11.0, 21.0, 6.0)))[1] == "bad"
+    assert verdict(comparison((11.0, 21.0, 4.0))) == (
+        "The new model is worse than the current one on 2 of 3 measures on this recording: keep the current one.",
+        "bad",
+    )
+    assert verdict(comparison((9.0, 21.0, 5.0))) == (
+        "Mixed: the new model is better on 1 of 3 measures and worse on 1.",
         "mixed",
     )
+    assert verdict(comparison((9.0, 20.0, 5.0)))[1] == "good"  # better on one, the same on the others
+    assert verdict(comparison((9.0, 21.0)))[1] == "mixed"  # a measure the old run lacks is left out

@@ -16,6 +16,7 @@ from app.widgets.plots import RatePlot
 from app.widgets.skeleton_view import SkeletonView
 from core.detection import DETECTOR_LABELS
 from core.live import SourceKind
+from core.pipeline import describe_refine_fallbacks
 
 RESOLUTIONS: tuple[tuple[int, int], ...] = ((640, 480), (1280, 720), (1920, 1080))
 FPS_CHOICES: tuple[int, ...] = (15, 30, 60)
@@ -40,7 +41,11 @@ TILES: tuple[tuple[str, str, str], ...] = (
     ("detect", "detection", "MediaPipe on both views in parallel (median)"),
     ("triangulate", "triangulation", "Two-view DLT (median)"),
     ("refine", "refinement", "Learned refinement (median); – when off"),
+    ("guard", "kept coarse", "Refined joints the guard gave back to the coarse 3D (they reprojected much worse)"),
 )
+TILE_TIPS = {key: tip for key, _, tip in TILES}
+#: Tiles per row of the statistics bar.
+TILE_COLUMNS = 7
 
 
 def fmt_ms(summary: dict[str, float] | None, digits: int = 0) -> str:
@@ -394,7 +399,7 @@ class StatsBar(QtWidgets.QFrame):
         for i, (key, caption, tip) in enumerate(TILES):
             tile = StatTile(caption, tip)
             self.tiles[key] = tile
-            grid.addWidget(tile, i // 6, i % 6)
+            grid.addWidget(tile, i // TILE_COLUMNS, i % TILE_COLUMNS)
         row.addLayout(grid)
         row.addStretch(1)
         self.plot = RatePlot()
@@ -423,6 +428,9 @@ class StatsBar(QtWidgets.QFrame):
         t["detect"].value.setText(fmt_ms(s.stages_ms.get("detect")))
         t["triangulate"].value.setText(fmt_ms(s.stages_ms.get("triangulate"), 1))
         t["refine"].value.setText(fmt_ms(s.stages_ms.get("refine"), 1))
+        fb = s.refine_fallbacks
+        t["guard"].value.setText(f"{100 * fb[0] / fb[1]:.1f} %" if fb and fb[1] else "–")
+        t["guard"].setToolTip(describe_refine_fallbacks(fb) or TILE_TIPS["guard"])
         for key in ("latency", "grab_to_pair", "detect", "triangulate", "refine"):
             sm = s.stages_ms.get(key, {})
             if sm.get("n"):

@@ -26,6 +26,7 @@ from app.sessions.tasks import import_task, load_replay_task, process_task, reco
 from app.state import AppState
 from app.tasks import Coalescing, RegistryClosed, Task, TaskState
 from core.errors import CrossViewError
+from core.pipeline import describe_refine_fallbacks
 from core.session import manage
 from core.session.listing import SessionRow, session_row
 
@@ -243,7 +244,8 @@ class SessionsPresenter(QtCore.QObject):
         elif kind == "process":
             self.app_state.say(
                 f"Processed {Path(result.session).name}: {result.percent_with_3d:.0f}% of pairs with 3D; "
-                f"refinement {result.refinement}.",
+                f"refinement {result.refinement}"
+                + (f"; {guard}." if (guard := describe_refine_fallbacks(result.refine_fallbacks)) else "."),
                 6000,
             )
         elif kind == "recover":

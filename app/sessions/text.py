@@ -10,7 +10,9 @@ import datetime as _dt
 from pathlib import Path
 
 from core.errors import CrossViewError
+from core.pipeline import describe_refine_fallbacks
 from core.session.listing import SessionRow
+from core.session.processing import refine_fallbacks_of
 from core.session.session import Session
 
 COLUMNS: tuple[str, ...] = ("Name", "Date", "Duration", "Cameras", "Frames", "3D", "Refined", "Status", "Size")
@@ -103,7 +105,8 @@ def details_note(r: SessionRow) -> str:
         med_text = f", median reprojection error {med:.1f} px" if isinstance(med, int | float) else ""
         notes.append(
             f"Processed {str(p.get('when', ''))[:16].replace('T', ' ')}: {p.get('percent_with_3d', 0):.0f}% of "
-            f"pairs with 3D{med_text}; refinement {p.get('refinement', '?')}."
+            f"pairs with 3D{med_text}; refinement {p.get('refinement', '?')}"
+            + (f"; {guard}." if (guard := describe_refine_fallbacks(refine_fallbacks_of(p))) else ".")
         )
     notes += r.notes[-3:]
     return "\n".join(notes)

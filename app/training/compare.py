@@ -5,14 +5,16 @@ Qt only; the numbers come from :func:`models.evaluate.compare_models`, run by th
 - Choose a recording (a session with 2D keypoints, or a folder / keypoints file added in the tab), what to
   compare against (the app's active model, or the shipped default) and the new checkpoint (the one just trained,
   or any file), then Compare.
-- A table gives, for each of the three, the mean reprojection error (px) and the bone-length variation (std
-  over frames, mm), and how the new model changes them relative to the current one.
+- A table gives, for each of the three, the label-free measures of ``compare_presenter.MEASURES`` (mean
+  reprojection error px, bone-length std mm, jitter mm/frame²), and how the new model changes them relative to the
+  current one. When the new model is worse on most of them, the verdict says to keep the current one and the
+  button reads "Use it anyway" (not the default).
 - A frame you can scrub (slider, arrow keys, or a click on the per-frame plot) shows the three skeletons in one
   :class:`app.widgets.skeleton_view.SkeletonView`, in the styles ``coarse`` (triangulation), ``reference`` (current
   model) and ``default`` (new model).
 - "Use this model" emits :attr:`ComparePanel.useRequested` with the new checkpoint's path.
 
-Units: pixels (reprojection error), millimetres (bone-length variation), metres (3D), seconds (time).
+Units: pixels (reprojection error), millimetres (bone-length variation, jitter per frame²), metres (3D), seconds.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from PySide6 import QtCore, QtGui, QtWidgets
 
 from app.tasks import TaskRegistry
 from app.theme import PALETTE, set_style_property
-from app.training.compare_presenter import CHANGE_COLOURS, ComparePresenter, change, fmt, verdict
+from app.training.compare_presenter import CHANGE_COLOURS, MEASURES, ComparePresenter, change, fmt, verdict
 from app.widgets.build import framed, make_label
 from app.widgets.plots import ClickablePlot
 from app.widgets.skeleton_view import SKELETON_STYLES, UP_AXES, SkeletonView
@@ -153,9 +155,10 @@ class ComparePanel(QtWidgets.QWidget):
         self.result_info.setObjectName("caption")
         self.result_info.setWordWrap(True)
         lay.addWidget(self.result_info)
-        self.table = QtWidgets.QTableWidget(3, 3)
+        cols = 1 + len(MEASURES)
+        self.table = QtWidgets.QTableWidget(3, cols)
         self.table.setObjectName("compareTable")
-        self.table.setHorizontalHeaderLabels(["", "Reprojection\nerror (px)", "Bone-length\nstd (mm)"])
+        self.table.setHorizontalHeaderLabels(["", *(title for _, title in MEASURES)])
         self.table.verticalHeader().setVisible(False)
         self.table.setEditTriggers(QtWidgets.QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.setSelectionMode(QtWidgets.QAbstractItemView.SelectionMode.NoSelection)
@@ -164,17 +167,16 @@ class ComparePanel(QtWidgets.QWidget):
         self.table.setWordWrap(True)
         header = self.table.horizontalHeader()
         header.setSectionResizeMode(0, QtWidgets.QHeaderView.ResizeMode.Stretch)
-        header.setSectionResizeMode(1, QtWidgets.QHeaderView.ResizeMode.Fixed)
-        header.setSectionResizeMode(2, QtWidgets.QHeaderView.ResizeMode.Fixed)
-        self.table.setColumnWidth(1, 106)
-        self.table.setColumnWidth(2, 106)
+        for c in range(1, cols):
+            header.setSectionResizeMode(c, QtWidgets.QHeaderView.ResizeMode.Fixed)
+            self.table.setColumnWidth(c, 106)
         header.setDefaultAlignment(QtCore.Qt.AlignmentFlag.AlignCenter)
         self.table.verticalHeader().setDefaultSectionSize(54)
         self.table.setFixedHeight(54 * 3 + 52)
         self.table.setVerticalScrollBarPolicy(QtCore.Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.table.setHorizontalScrollBarPolicy(QtCore.Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         for r, kind in enumerate(COMPARE_KINDS):
-            for c in range(3):
+            for c in range(cols):
                 item = QtWidgets.QTableWidgetItem("–")
                 item.setTextAlignment(
                     QtCore.Qt.AlignmentFlag.AlignCenter
@@ -191,7 +193,9 @@ class ComparePanel(QtWidgets.QWidget):
         self.notes_label = QtWidgets.QLabel(
             "<b>Reprojection error</b>: mean distance between each 3D joint projected into both cameras and the "
             "recording's 2D keypoints (smoothed in time, as in training).<br><b>Bone-length std</b>: how much "
-            "each bone's length varies over the frames; a real person's bones do not change length."
+            "each bone's length varies over the frames; a real person's bones do not change length.<br>"
+            "<b>Jitter</b>: how much the joints shake from frame to frame (the second difference of their "
+            "positions); lower is smoother, though real motion has some."
         )
         self.notes_label.setObjectName("caption")
         self.notes_label.setWordWrap(True)
@@ -431,6 +435,10 @@ class ComparePanel(QtWidgets.QWidget):
         self.verdict_label.setText(text)
         set_style_property(self.verdict_label, "level", level)
         self.verdict_label.setVisible(True)
+        # a model that measures worse is not offered as the default choice
+        self.use_button.setText("Use it anyway" if level == "bad" else "Use this model")
+        self.use_button.setDefault(level == "good")
+        set_style_property(self.use_button, "level", level)
         self.next_label.setVisible(True)
         self.warning_label.setText(
             "This recording was given to the training of the new model (to learn from or to validate on): these "
@@ -466,11 +474,11 @@ class ComparePanel(QtWidgets.QWidget):
         old = r.metrics["old"]
         for row, kind in enumerate(COMPARE_KINDS):
             m = r.metrics[kind]
-            for col, key in ((1, "reproj_px"), (2, "bone_std_mm")):
+            for col, (key, _) in enumerate(MEASURES, start=1):
                 item = self.table.item(row, col)
-                text = fmt(m[key])
+                text = fmt(m.get(key, float("nan")))
                 if kind == "new":
-                    rel, level = change(m[key], old[key])
+                    rel, level = change(m.get(key, float("nan")), old.get(key, float("nan")))
                     if rel:
                         text += f"\n{rel}"
                     item.setForeground(PALETTE.qcolor(CHANGE_COLOURS[level] if rel else "text"))

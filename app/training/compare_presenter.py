@@ -38,15 +38,35 @@ def change(new: float, old: float) -> tuple[str, str]:
     return f"{rel:+.1f} %", level
 
 
+#: The label-free measures the comparison shows: key of ``Comparison.metrics``, column title. Lower is better.
+MEASURES: tuple[tuple[str, str], ...] = (
+    ("reproj_px", "Reprojection\nerror (px)"),
+    ("bone_std_mm", "Bone-length\nstd (mm)"),
+    ("jitter_mm", "Jitter\n(mm/frame²)"),
+)
+
+
 def verdict(r: Comparison) -> tuple[str, str]:
-    """What the comparison says about the new model, and its level ``good`` / ``bad`` / ``mixed``."""
-    old = r.metrics["old"]
-    better = [(r.metrics["new"][k] < old[k]) for k in ("reproj_px", "bone_std_mm") if math.isfinite(old[k])]
-    if better and all(better):
-        return "The new model is better than the current one on both measures.", "good"
-    if better and not any(better):
-        return "The new model is worse than the current one on both measures: keep the current one.", "bad"
-    return "Mixed: the new model is better on one measure and worse on the other.", "mixed"
+    """What the comparison says about the new model, and its level ``good`` / ``bad`` / ``mixed``.
+
+    ``bad`` (worse on most measures) means "keep the current one": the page then does not offer the new model as
+    the default choice."""
+    old, new = r.metrics["old"], r.metrics["new"]
+    keys = [k for k, _ in MEASURES if math.isfinite(old.get(k, math.nan)) and math.isfinite(new.get(k, math.nan))]
+    levels = [change(new[k], old[k])[1] for k in keys]
+    worse, better = levels.count("worse"), levels.count("better")
+    n = len(keys)
+    if n and better == n:
+        return f"The new model is better than the current one on all {n} measures.", "good"
+    if n and worse > n / 2:
+        return (
+            f"The new model is worse than the current one on {worse} of {n} measures on this recording: keep the "
+            "current one.",
+            "bad",
+        )
+    if n and worse == 0:
+        return f"The new model is better on {better} of {n} measures and no worse on the others.", "good"
+    return f"Mixed: the new model is better on {better} of {n} measures and worse on {worse}.", "mixed"
 
 
 class ComparePresenter(QtCore.QObject):

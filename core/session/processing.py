@@ -23,7 +23,7 @@ from core import skeleton
 from core.camera import CameraGroup, cameras_for_frames
 from core.errors import InputError, SessionError
 from core.jobs import Cancelled, Progress, null_progress
-from core.pipeline import PairProcessor, PoseResult, RefineHook, process_pairs
+from core.pipeline import PairProcessor, PoseResult, RefineHook, process_pairs, refine_fallbacks
 from core.session.journal import Poses, write_npz
 from core.session.layout import KEYPOINTS_FILE, POSES_FILE, STATUS_RECORDING, now_iso
 from core.session.lock import is_recording_live
@@ -115,6 +115,15 @@ class _Results:
         self.done += 1
 
 
+def refine_fallbacks_of(summary: dict[str, Any]) -> tuple[int, int] | None:
+    """(joints kept coarse by the guard, joints refined) from a summary dict (``ProcessSummary.to_dict()`` or a
+    session's ``meta.processing``), or None when the run did not count them."""
+    kept, refined = summary.get("refine_fallback_joints"), summary.get("refined_joints")
+    if not isinstance(kept, int) or not isinstance(refined, int):
+        return None
+    return kept, refined
+
+
 def process_session(
     session: str | os.PathLike | Session,
     refine: bool = True,
@@ -186,8 +195,7 @@ def process_session(
     _write_results(s, results, model)
     outputs = _write_people(s, results.people.table(), cal.group, wanted, min_confidence, warnings)
     summary = _summary(s, results, note, model, seconds, warnings)
-    counts = getattr(hook, "fallbacks", None)  # models.refiner.RefinerHook counts its guard's fallbacks
-    fallbacks = tuple(counts()) if callable(counts) and results.has_refined else None
+    fallbacks = refine_fallbacks(hook) if results.has_refined else None
     summary = dataclasses.replace(
         summary, detector=detector, outputs=summary.outputs + outputs, refine_fallbacks=fallbacks
     )
