@@ -28,6 +28,7 @@ training loop, differentiable). The other steps are numpy only.
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 from typing import Any, TypeAlias
 
@@ -37,7 +38,7 @@ import torch
 from core import skeleton
 from core.camera import CameraGroup
 from core.errors import InputError
-from core.triangulation import DEFAULT_MIN_CONFIDENCE, triangulate
+from core.triangulation import DEFAULT_MIN_CONFIDENCE, confident, triangulate
 
 #: A numpy array or a torch tensor: the geometric steps compute in the namespace of what they are given.
 Array: TypeAlias = np.ndarray | torch.Tensor
@@ -236,10 +237,12 @@ def restore(refined_centred: Array, root: Array | PreparedInput) -> Array:
 
 
 #: What each node of the network sees (``CVUGCNConfig.inputs`` -> channels per node).
-#: ``xyz``: the root-centred coarse joint (3). ``rays``: that, plus per view and joint the detector confidence in this
-#: view and the other (2), the coarse joint's reprojection residual in this view (2, metres at the joint, in the
-#: camera's x/y) and its size in the other view (1), and the unit rays from this camera and from the other camera
-#: to the joint, in this camera's frame (3 + 3): how far to trust the input and how the rig sees it.
+#: ``xyz``: the root-centred coarse joint (3). ``rays``: that, plus per view and joint whether this view and the other
+#: found it (2, 1 or 0: a keypoint ``core.triangulation.confident`` keeps), the coarse joint's reprojection residual
+#: in this view (2, metres at the joint, in the camera's x/y) and its size in the other view (1), and the unit rays
+#: from this camera and from the other camera to the joint, in this camera's frame (3 + 3): how far to trust the
+#: input and how the rig sees it. The confidence values themselves are left out: detectors do not calibrate them
+#: alike (with OpenPose's, a network that saw them moved good joints by +60 %), the geometry is detector-agnostic.
 INPUT_CHANNELS: dict[str, int] = {"xyz": 3, "rays": 14}
 
 
@@ -268,8 +271,8 @@ def node_features(
         raise ValueError("'rays' inputs need root, kp_und, conf, K, R and t")
     F = x.shape[0]
     Xc = x + root[:, :, None]  # (F, V, J, 3) absolute camera frame
-    ok = np.isfinite(kp_und).all(-1)
-    c = np.where(ok, np.nan_to_num(conf), 0.0)
+    ok = confident(kp_und, conf, DEFAULT_MIN_CONFIDENCE)  # (F, V, J) found by the detector
+    c = ok.astype(np.float64)
     Kb = np.broadcast_to(K, (F, NUM_VIEWS, 3, 3))
     uv = project_pinhole(Xc, Kb)
     z = np.clip(Xc[..., 2], MIN_DEPTH_M, None)
@@ -373,23 +376,26 @@ def reprojection_guard(
     """Never much worse than coarse: refined and coarse world poses ``(F, J, 3)`` m, the undistorted 2D
     ``kp_und (F, V, J, 2)`` px and ``conf (F, V, J)`` -> (poses ``(F, J, 3)``, ``fell_back (F, J)``).
 
-    A joint falls back to coarse where, averaged over the views that see it confidently, the refined joint's
-    reprojection error exceeds the coarse one's by more than GUARD_FRACTION of the person's height in the image,
-    or where the refined joint is not finite while the coarse one is.
+    A joint falls back to coarse where its refined position reprojects worse than the coarse one by more than
+    GUARD_FRACTION of the person's height in the image in **every** view that sees it confidently, or where the
+    refined joint is not finite while the coarse one is. Every view, not their mean: the least-squares coarse joint
+    spreads one view's outlier over both, so a correction that lands on the good view's ray reprojects worse on
+    average (measured: the mean rule cost 0.9 mm on held-out MediaPipe-like noise, the same on clean 2D).
     """
     ok = np.isfinite(kp_und).all(-1) & (np.nan_to_num(conf) >= GUARD_MIN_CONFIDENCE)  # (F, V, J)
     y = np.where(ok, kp_und[..., 1], np.nan)
-    with np.errstate(all="ignore"):
+    with np.errstate(all="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # frames nobody was seen in: NaN height, no fallback
         height = np.nanmean(np.nanmax(y, -1) - np.nanmin(y, -1), axis=-1)  # (F,) px, mean over views
     X = np.nan_to_num(np.stack([refined, coarse]))  # (2, F, J, 3): both poses into both views at once
     R = np.broadcast_to(cams.R, (coarse.shape[0], NUM_VIEWS, 3, 3))
     Xc = np.einsum("fvij,pfnj->pfvni", R, X) + np.broadcast_to(cams.t, R.shape[:2] + (3,))[None, :, :, None]
     uv = project_pinhole(Xc, np.broadcast_to(cams.K, R.shape)[None])  # (2, F, V, J, 2)
     e = np.linalg.norm(uv - np.nan_to_num(kp_und)[None], axis=-1)  # (2, F, V, J)
-    with np.errstate(all="ignore"):
-        err = np.where(ok[None], e, 0.0).sum(2) / ok.sum(1)[None]  # (2, F, J), NaN where no view sees it
-    worse = err[0] - err[1] > GUARD_FRACTION * np.nan_to_num(height, nan=np.inf)[:, None]
-    fell_back = (np.nan_to_num(worse, nan=False) | ~np.isfinite(refined).all(-1)) & np.isfinite(coarse).all(-1)
+    worse_by = np.where(ok, e[0] - e[1], np.inf).min(axis=1)  # (F, J) px, inf where no view sees it
+    limit = GUARD_FRACTION * np.nan_to_num(height, nan=np.inf)[:, None]
+    worse = np.isfinite(worse_by) & (worse_by > limit)
+    fell_back = (worse | ~np.isfinite(refined).all(-1)) & np.isfinite(coarse).all(-1)
     return np.where(fell_back[..., None], coarse, refined), fell_back
 
 

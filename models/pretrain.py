@@ -24,10 +24,10 @@ real pairs of ``bench/refinement.py`` before being kept:
 * every clip of every 2-rig chunk gets its own body: 8 symmetric segment scales in [0.85, 1.2] and a height
   scale in [0.85, 1.15] (:func:`reshape_body`, :func:`scale_motion`) - without it the network learns the
   mocap actors' proportions and shortens real forearms;
-* every chunk gets its own noise (:func:`chunk_noise`, ``--noise mix``): 55 % the MediaPipe model measured on
+* every chunk gets its own noise (:func:`chunk_noise`, ``--noise mix``): 50 % the MediaPipe model measured on
   real footage (``NoiseConfig.mediapipe``: per-joint stds, a constant per-view bias, Student-t tails, correlation
-  in time, left/right mirrors) at a level from logU(0.05, 1.5), 30 % the simpler Gaussian-plus-outliers model at
-  x logU(0.1, 1.3) (:func:`scaled_noise`), 15 % clean (0.5-3 px) - so the network learns **how much** to correct;
+  in time, left/right mirrors) at a level from logU(0.05, 1.5), 25 % the simpler Gaussian-plus-outliers model at
+  x logU(0.1, 1.3) (:func:`scaled_noise`), 25 % clean (0.5-3 px) - so the network learns **how much** to correct;
   trained at the full noise level only, it moved even perfect input by ~40 mm towards its pose prior;
 * every chunk holds ``--clips-per-chunk`` random clips (a random window of at most :data:`MAX_CLIP_FRAMES`
   frames of a long one), so 192 training rigs see every motion many times in different bodies and rigs;
@@ -265,17 +265,17 @@ NOISE_MIXES = ("mix", "simple")
 def chunk_noise(
     rng: np.random.Generator, mix: str, base: NoiseConfig | None, scale: tuple[float, float] | None
 ) -> NoiseConfig:
-    """One training chunk's noise. ``mix``: 55 % MediaPipe-like at level logU(0.05, 1.5), 30 % the simple model
-    (:func:`scaled_noise`), 15 % clean (0.5-3 px); the left/right swap and outlier rates of the first two vary too."""
+    """One training chunk's noise. ``mix``: 50 % MediaPipe-like at level logU(0.05, 1.5), 25 % the simple model
+    (:func:`scaled_noise`), 25 % clean (0.5-3 px); the left/right swap and outlier rates of the first two vary too."""
     simple = scaled_noise(base or NoiseConfig(), rng, scale)
     if mix == "simple":
         return simple
     u = rng.random()
-    if u < 0.55:
+    if u < 0.50:
         level = float(np.exp(rng.uniform(np.log(0.05), np.log(1.5))))
         k = float(rng.uniform(0.0, 2.0))
         return NoiseConfig.mediapipe(level, swap_limb_rate=0.005 * k, swap_all_rate=0.002 * k, outlier_rate=0.005 * k)
-    if u < 0.85:
+    if u < 0.75:
         return simple
     return NoiseConfig.clean(float(rng.uniform(0.5, 3.0)))
 
@@ -314,9 +314,10 @@ def _make(
                     m = bend_limbs(m, rng)
                 m = reshape_body(m, rng.uniform(*segment_range, len(SEGMENTS)))
                 ms.append(scale_motion(m, rng.uniform(0.85, 1.15)))
-            this_noise = chunk_noise(rng, noise_mix, noise, noise_scale)
         else:
             ms = chosen
+        if augment or noise_mix != "simple":
+            this_noise = chunk_noise(rng, noise_mix, noise, noise_scale)
         s = make_stereo_samples(ms, n, rng, noise_config=this_noise, rig_id_offset=rig_offset + c0)
         d, truth = from_synthetic(s)
         parts.append(d)
@@ -329,7 +330,7 @@ def _make(
 def build_splits(
     motions_dir: str | Path = DEFAULT_MOTIONS,
     seed: int = 0,
-    train_rigs: int = 96,
+    train_rigs: int = 192,
     val_rigs: int = 8,
     test_rigs: int = 24,
     with_test: bool = True,
@@ -341,7 +342,8 @@ def build_splits(
     """The pretraining data. Independent random streams per split (``[seed, k]``), so splits never share rigs.
 
     Validation uses the training motions (windows of at most :data:`MAX_CLIP_FRAMES` frames, so long clips do not
-    swamp it) in held-out rigs, with ``train_noise`` (the simple model) throughout.
+    swamp it) in held-out rigs, each rig with its own noise of ``noise_mix`` (:func:`chunk_noise`), so that model
+    selection sees the clean-to-MediaPipe range the network trains on.
     """
     motions = load_motion_folder(motions_dir)
     train_m, test_m = split_motions(motions)
@@ -360,7 +362,9 @@ def build_splits(
     )
     rng_val = np.random.default_rng([seed, 2])
     val_m = [clip_window(m, rng_val) for m in train_m]
-    val, val_truth = _make(val_m, val_rigs, rng_val, _VAL_RIG_OFFSET, False, noise=train_noise)
+    val, val_truth = _make(
+        val_m, val_rigs, rng_val, _VAL_RIG_OFFSET, False, rigs_per_chunk=1, noise=train_noise, noise_mix=noise_mix
+    )
     test = test_truth = None
     if with_test and test_m:
         test, test_truth = _make(test_m, test_rigs, np.random.default_rng([seed, 3]), _TEST_RIG_OFFSET, False)
@@ -445,11 +449,11 @@ def _parser() -> argparse.ArgumentParser:
         help="folder of mocap clips (.bvh, CMU .amc with its .asf, DeepMimic)",
     )
     ap.add_argument("--out", type=Path, default=DEFAULT_CHECKPOINT, help="checkpoint to write")
-    ap.add_argument("--epochs", type=int, default=36)
+    ap.add_argument("--epochs", type=int, default=12)
     ap.add_argument("--epoch-samples", type=int, default=40_000, help="samples per epoch (random windows)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--width", choices=sorted(WIDTHS), default="narrow")
-    ap.add_argument("--train-rigs", type=int, default=96)
+    ap.add_argument("--train-rigs", type=int, default=192)
     ap.add_argument("--val-rigs", type=int, default=8)
     ap.add_argument("--test-rigs", type=int, default=24)
     ap.add_argument("--loss", choices=LossConfig.PRESETS, default="structure-heavy")

@@ -92,6 +92,8 @@ class Refiner:
         self._eager = model
         self._model: torch.nn.Module = model
         self._lock = threading.Lock()
+        # the last rig's arrays, keyed by its (frozen) cameras: live refinement asks for the same rig every frame
+        self._cams: tuple[tuple, prep.CameraArrays] | None = None
         use_fast = (self.device.type == "cpu") if fast == "auto" else bool(fast)
         if use_fast:
             self._model = self._trace(model)
@@ -148,7 +150,12 @@ class Refiner:
         """Checked ``(kp2d, coarse)`` after the left/right repair, the prepared input, undistorted 2D and
         confidences (None when nothing needs them), node features and camera arrays."""
         _check(kp2d, coarse)
-        cams = prep.CameraArrays.from_group(cameras)
+        last, key = self._cams, getattr(cameras, "cameras", None)
+        if last is not None and key is not None and last[0] is key:
+            cams = last[1]
+        else:
+            cams = prep.CameraArrays.from_group(cameras)
+            self._cams = (key, cams) if key is not None else None
         F = len(coarse)
         if self.fix_swaps:
             kp2d = np.moveaxis(kp2d, 1, 0).copy()  # (2, F, 17, 3)

@@ -236,8 +236,8 @@ def checkpoint_info(path: str | Path | None) -> CheckpointInfo:
     cfg = ck.model_config
     widths = "custom widths"
     for name in ("tiny", "narrow", "full"):
-        if getattr(CVUGCNConfig, name)() == cfg:
-            widths = f"{name} network"
+        if getattr(CVUGCNConfig, name)().with_inputs(cfg.inputs) == cfg:
+            widths = f"{name} network" + (f", {cfg.inputs} inputs" if cfg.inputs != "xyz" else "")
     n = count_parameters(ck.build_model())
     assert ck.path is not None
     return CheckpointInfo(ck.path, ck.id, int(n), widths, dict(ck.meta))

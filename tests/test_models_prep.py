@@ -126,17 +126,20 @@ def _rays_inputs(X, cams, R, t, kp_und, conf):
     return p, prep.node_features("rays", p.x, p.root, kp_und, conf, cams.K, cams.R, cams.t)
 
 
-def test_node_features_carry_confidence_residuals_and_the_rigs_rays() -> None:
+def test_node_features_carry_detections_residuals_and_the_rigs_rays() -> None:
     X, _, cams, R, t = _setup()
     K = np.broadcast_to(cams.K, (20, 2, 3, 3))
     uv = prep.project_pinhole(prep.world_to_cameras(X, R, t), K)  # (F, 2, 17, 2) clean undistorted px
     conf = np.full((20, 2, 17), 0.9)
-    conf[:, 1] = 0.4
+    conf[:, 1] = 0.2  # below core.triangulation.DEFAULT_MIN_CONFIDENCE: view 2 did not find them
     p, f = _rays_inputs(X, cams, R, t, uv, conf)
     assert f.shape == (20, 2, 17, prep.INPUT_CHANNELS["rays"]) and f.dtype == np.float32
     assert np.allclose(f[..., :3], p.x, atol=1e-6)  # the root-centred joints first
-    assert np.allclose(f[:, 0, :, 3], 0.9) and np.allclose(f[:, 0, :, 4], 0.4)  # own, other confidence
-    assert np.allclose(f[:, 1, :, 3], 0.4) and np.allclose(f[:, 1, :, 4], 0.9)
+    # found in this view, found in the other: 1 or 0, not the detector's uncalibrated confidence value
+    assert np.all(f[:, 0, :, 3] == 1.0) and np.all(f[:, 0, :, 4] == 0.0)
+    assert np.all(f[:, 1, :, 3] == 0.0) and np.all(f[:, 1, :, 4] == 1.0)
+    conf[:, 1] = 0.4
+    assert np.all(_rays_inputs(X, cams, R, t, uv, conf)[1][..., 3:5] == 1.0)
     assert np.abs(f[..., 5:8]).max() < 1e-5  # the exact 3D reprojects onto its 2D: no residual
     own, other = f[..., 8:11], f[..., 11:14]
     assert np.allclose(np.linalg.norm(own, axis=-1), 1.0, atol=1e-5)

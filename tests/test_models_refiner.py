@@ -69,7 +69,7 @@ def test_a_rays_model_sees_the_real_2d_and_a_fresh_one_is_identity(tmp_path: Pat
         m.head.weight.normal_(0.0, 0.01)
     save_checkpoint(tmp_path / "p.pt", m, cfg)
     moved = Refiner(tmp_path / "p.pt", device="cpu", guard=False).refine(kp2d, coarse, group)
-    # the 2D feeds the network: the same 3D with other detector confidences refines differently
+    # the 2D feeds the network: the same 3D refines differently where the detector did not find the joints
     kp_low = kp2d.copy()
     kp_low[..., 2] *= 0.3
     other = Refiner(tmp_path / "p.pt", device="cpu", guard=False).refine(kp_low, coarse, group)

@@ -5,7 +5,8 @@ Run under an X server with OpenGL (Xvfb + Mesa is fine)::
     xvfb-run -a -s "-screen 0 1600x1000x24" python -m tools.screenshot_live [--out docs/screenshots]
 
 Writes ``live_welcome.png`` (first run, no camera: the tab offers the demo) and ``live_demo.png`` (the demo
-running: both views with their 2D skeletons, the 3D skeleton between the two camera frusta, statistics), then
+running, refined by the shipped model: both views with their 2D skeletons, the 3D skeleton between the two camera
+frusta, statistics with the refinement's time and the share of joints its guard kept coarse), then
 ``live_two_people.png``: the demo pair with a second real person composited walking across both views
 (``tools.composite_bystander``): everyone is drawn faintly, the followed person strongly, in both views.
 Screen pixels are grabbed (``QScreen.grabWindow``): ``QWidget.grab`` misses what is painted over GL.
@@ -48,6 +49,9 @@ def main(argv: list[str] | None = None) -> int:
         _wait(app, lambda: False, 0.5)
         _grab(win, out / "live_welcome.png")
 
+        # the shipped refinement on, so the statistics show its time and how often its guard kept coarse joints
+        if _wait(app, tab.refine_check.isEnabled, 30):
+            tab.refine_check.setChecked(True)
         tab.start_demo()
         ok = _wait(app, lambda: tab.view3d.skeleton_points(MAIN_SKELETON) is not None, 60)
         if not ok:
