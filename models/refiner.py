@@ -169,7 +169,7 @@ class Refiner:
         und = conf = None
         if self.combine in ("agreement", "agreement_both") or self.guard or self.inputs != "xyz":
             und = prep.undistort_pairs(kp2d[..., :2], cams)
-            conf = np.nan_to_num(kp2d[..., 2])
+            conf = prep.finite_or_zero(kp2d[..., 2])
         feat = prep.node_features(self.inputs, p.x, p.root, und, conf, cams.K, cams.R, cams.t)
         return kp2d, coarse, p, und, conf, feat, cams
 
