@@ -77,13 +77,16 @@ MAX_FPS = 30.0
 MAX_CLIP_FRAMES = 300
 
 
+def _frames(m: Motion, sl: slice, **changes: Any) -> Motion:
+    """The clip's frames ``sl`` (joints and, where it has one per frame, times)."""
+    times = m.times[sl] if len(m.times) == m.num_frames else m.times
+    return replace(m, joints=np.asarray(m.joints)[sl], times=times, **changes)
+
+
 def at_most_fps(m: Motion, fps: float = MAX_FPS) -> Motion:
     """The clip with every k-th frame, for the smallest k that brings it to ``fps`` or below."""
     k = max(1, int(np.ceil(m.fps / fps - 1e-6)))
-    if k == 1:
-        return m
-    times = m.times[::k] if len(m.times) == m.num_frames else m.times
-    return replace(m, joints=np.asarray(m.joints)[::k], fps=m.fps / k, times=times)
+    return m if k == 1 else _frames(m, slice(None, None, k), fps=m.fps / k)
 
 
 def clip_window(m: Motion, rng: np.random.Generator, max_frames: int = MAX_CLIP_FRAMES) -> Motion:
@@ -91,8 +94,7 @@ def clip_window(m: Motion, rng: np.random.Generator, max_frames: int = MAX_CLIP_
     if m.num_frames <= max_frames:
         return m
     s = int(rng.integers(0, m.num_frames - max_frames + 1))
-    times = m.times[s : s + max_frames] if len(m.times) == m.num_frames else m.times
-    return replace(m, joints=np.asarray(m.joints)[s : s + max_frames], times=times)
+    return _frames(m, slice(s, s + max_frames))
 
 
 #: Rig-id ranges of the three splits (the synthetic module numbers rigs from an offset).

@@ -144,12 +144,13 @@ class Refiner:
     def network_inputs(self, kp2d: np.ndarray, coarse: np.ndarray, cameras: CameraGroup) -> np.ndarray:
         """The node features ``(F, 2, 17, C)`` that :meth:`refine` gives the network for detections
         ``kp2d (F, 2, 17, 3)`` and their triangulation ``coarse (F, 17, 3)`` m (after its left/right repair)."""
-        return self._inputs(np.asarray(kp2d, dtype=np.float64), np.asarray(coarse, dtype=np.float64), cameras)[5]
+        kp2d, coarse = np.asarray(kp2d, dtype=np.float64), np.asarray(coarse, dtype=np.float64)
+        _check(kp2d, coarse)
+        return self._inputs(kp2d, coarse, cameras)[5]
 
     def _inputs(self, kp2d: np.ndarray, coarse: np.ndarray, cameras: CameraGroup):
-        """Checked ``(kp2d, coarse)`` after the left/right repair, the prepared input, undistorted 2D and
-        confidences (None when nothing needs them), node features and camera arrays."""
-        _check(kp2d, coarse)
+        """For checked ``(kp2d, coarse)`` (:func:`_check`): both after the left/right repair, the prepared input,
+        undistorted 2D and confidences (None when nothing needs them), node features and camera arrays."""
         last, key = self._cams, getattr(cameras, "cameras", None)
         if last is not None and key is not None and last[0] is key:
             cams = last[1]
