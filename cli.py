@@ -27,6 +27,17 @@ def _split_names(text: str | None) -> list[str] | None:
     return names
 
 
+def _positive_float(text: str) -> float:
+    """An argparse type: a finite number > 0 (argparse turns the ValueError into a usage error, exit code 2)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not value > 0 or value == float("inf"):  # NaN fails the first test
+        raise argparse.ArgumentTypeError(f"{text!r} must be a number greater than 0")
+    return value
+
+
 def _print_json(obj: object) -> None:
     print(json.dumps(obj, indent=2, sort_keys=False, default=str))
 
@@ -44,8 +55,17 @@ def _add_triangulate(p: argparse.ArgumentParser) -> None:
     p.add_argument("--out", required=True, type=Path, help="output npz (points in metres, world frame)")
     p.add_argument("--min-confidence", type=float, default=0.3, help="ignore 2D keypoints below this confidence")
     p.add_argument("--refine", action="store_true", help="also refine with CV-UGCN (two cameras): adds 'refined'")
-    p.add_argument("--model", type=Path, help="CV-UGCN checkpoint for --refine (default: the shipped model)")
+    p.add_argument(
+        "--model",
+        type=Path,
+        help="CV-UGCN checkpoint for --refine (default: the shipped offline model, else the live one)",
+    )
     p.add_argument("--device", choices=("auto", "cuda", "cpu"), default="auto", help="where to run --refine")
+    p.add_argument(
+        "--fps",
+        type=_positive_float,
+        help="frame rate of the keypoints for --refine with a temporal model, where the file has no time_s",
+    )
     p.add_argument("--json", action="store_true", help="print a JSON summary")
 
 
@@ -54,11 +74,13 @@ def _run_triangulate(args: argparse.Namespace) -> int:
 
     refine, model_id = None, ""
     if args.refine or args.model:
+        from core.sync import frame_rate
+        from models.checkpoint import offline_checkpoint
         from models.refiner import Refiner, refine_points
 
-        refiner = Refiner(args.model, device=args.device)
+        refiner = Refiner(args.model or offline_checkpoint(), device=args.device)
         model_id = refiner.id
-        refine = lambda pts, kp, cams: refine_points(pts, kp, cams, refiner)  # noqa: E731
+        refine = lambda pts, kp, cams, t: refine_points(pts, kp, cams, refiner, frame_rate(t) or args.fps)  # noqa: E731
     summary = triangulate_keypoints_file(
         calib=args.calib,
         keypoints=args.keypoints,

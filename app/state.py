@@ -58,6 +58,13 @@ class ActiveModel(QtCore.QObject):
 
         return self.chosen() or DEFAULT_CHECKPOINT
 
+    def process_hook(self) -> object | None:
+        """The refinement Process is given: the loaded hook, or None (Process loads the model itself) while the
+        shipped model is active and a shipped offline one (two-sided, whole takes) exists to replace it there."""
+        from models.checkpoint import OFFLINE_CHECKPOINT
+
+        return None if self.chosen() is None and OFFLINE_CHECKPOINT.is_file() else self.hook
+
     def set_path(self, path: str | Path | None) -> None:
         """Make ``path`` the active checkpoint (None: back to the shipped model) and load it."""
         self._settings.active_model = None if path is None else Path(path)

@@ -10,8 +10,13 @@
   fine-tune on the OTHER five pairs' data (leave-pair-out, labels-free targets of models/targets.py).
 * ``swapfix_*`` columns (extra): the same with :func:`core.swaps.fix_left_right_swaps` undoing left/right label
   swaps between the two views before triangulating (MediaPipe mirrors cam_02's whole body for ~30 frames).
-* ``speed``: refiner ms/frame at batch 1 and 256 on CPU (network alone and the whole refine call),
-  and training samples/second.
+* ``finetune_held_out_frames``: the Training tab's fine-tune on the take's first 70 % (all pairs), measured on the
+  last 30 % of every pair (frames never trained on), after the left/right repair.
+* ``speed``: refiner ms/frame at batch 1 (the live call: a causal model's last frames as context) and 256 on CPU
+  (network alone and the whole refine call), and training samples/second.
+
+A temporal model's windows take every second frame of the 60 fps take (``fps=60``, as ``triangulate --refine
+--fps 60`` or a session's timestamps give it).
 
 Units: millimetres for errors, milliseconds and seconds for times.
 """
@@ -34,6 +39,8 @@ from core.swaps import fix_left_right_swaps
 
 SESSION = POSE2SIM
 CAMS = ("cam_01", "cam_02", "cam_03", "cam_04")
+#: The balancing take's frame rate (Hz): a temporal model's windows take every second frame of it.
+TAKE_FPS = 60.0
 
 
 def _log(msg: str) -> None:
@@ -114,14 +121,20 @@ def finetune_leave_pair_out(
     """Fine-tune ``init`` on every pair but ``held_out`` (label-free targets), return the best checkpoint."""
     import itertools
 
-    from models.data import Recording, from_recording, split
-    from models.losses import LossConfig
-    from models.train import TrainConfig, Trainer
+    from models.data import Recording, from_recording
 
     names = group.names
     pairs = [(names[a], names[b]) for a, b in itertools.combinations(range(len(names)), 2) if (a, b) != held_out]
     rec = Recording("pose2sim_balancing", {n: kp[i] for i, n in enumerate(names)}, group, fps)
-    data = from_recording(rec, pairs=pairs)
+    return _finetune(from_recording(rec, pairs=pairs), init, out, epochs, seed)
+
+
+def _finetune(data, init, out: Path, epochs: int, seed: int = 0):
+    """The Training tab's fine-tune (preset ``finetune``) of ``init`` on weak ``data``: the training result."""
+    from models.data import split
+    from models.losses import LossConfig
+    from models.train import TrainConfig, Trainer
+
     train, val, _ = split(data, 0.2, seed=seed)
     cfg = TrainConfig(
         epochs=epochs,
@@ -134,8 +147,55 @@ def finetune_leave_pair_out(
         loss=LossConfig.preset("finetune"),
         early_stop_patience=15,
     )
-    res = Trainer(train, val, out, cfg, init=init, meta={"kind": "bench leave-pair-out fine-tune"}).fit()
-    return res
+    return Trainer(train, val, out, cfg, init=init, meta={"kind": "bench fine-tune"}).fit()
+
+
+def _swap_fixed_coarse(kp: np.ndarray, sub) -> tuple[np.ndarray, np.ndarray]:
+    """A pair's 2D ``(2, F, 17, 3)`` -> (its triangulation ``(F, 17, 3)`` m after the left/right repair, what was
+    relabelled per frame)."""
+    from models import prep
+
+    pts, conf, kind = fix_left_right_swaps(kp[..., :2], kp[..., 2], sub)
+    fixed = np.concatenate([np.moveaxis(pts, 0, 1), np.moveaxis(conf, 0, 1)[..., None]], axis=-1)
+    return prep.triangulate_pair(fixed, sub), kind
+
+
+def finetune_held_out_frames(refiner, epochs: int, train_fraction: float = 0.7) -> dict:
+    """Fine-tune on the first ``train_fraction`` of the take (all 6 pairs' MediaPipe 2D, label-free targets), then
+    measure every pair on the rest, frames it never trained on: MPJPE (mm) against the 4-view reference of the
+    coarse pose, the shipped model and the fine-tuned one, all after the left/right repair."""
+    import itertools
+
+    from models import prep
+    from models.data import Recording, from_recording
+    from models.refiner import Refiner
+
+    kp, group, ref = real_session()
+    cut = int(round(train_fraction * kp.shape[1]))
+    rec = Recording("pose2sim_balancing_start", {n: kp[i, :cut] for i, n in enumerate(group.names)}, group, TAKE_FPS)
+    res = _finetune(from_recording(rec), refiner.checkpoint, Path(tempfile.mkdtemp(prefix="cv-ft-")) / "m.pt", epochs)
+    models = {"shipped": Refiner(refiner.checkpoint, device="cpu", fix_swaps=True)}
+    models["finetuned"] = Refiner(res.checkpoint, device="cpu", fix_swaps=True)
+    rows = []
+    for a, b in itertools.combinations(range(len(CAMS)), 2):
+        sub = group.subset([CAMS[a], CAMS[b]])
+        k = np.moveaxis(kp[[a, b]], 0, 1)
+        coarse = prep.triangulate_pair(k, sub)
+        fixed, _ = _swap_fixed_coarse(kp[[a, b]], sub)
+        row = {"pair": _pair_name(CAMS[a], CAMS[b]), "coarse_mpjpe_mm": round(pair_mpjpe_mm(fixed[cut:], ref[cut:]), 2)}
+        for name, r in models.items():  # the whole take in (a temporal model's context), the held-out frames scored
+            row[f"{name}_mpjpe_mm"] = round(pair_mpjpe_mm(r.refine(k, coarse, sub, fps=TAKE_FPS)[cut:], ref[cut:]), 2)
+        rows.append(row)
+    mean = {key: round(float(np.mean([r[key] for r in rows])), 2) for key in rows[0] if key != "pair"}
+    worst = max(100 * (r["finetuned_mpjpe_mm"] - r["coarse_mpjpe_mm"]) / r["coarse_mpjpe_mm"] for r in rows)
+    return {
+        "train_frames": cut,
+        "held_out_frames": int(kp.shape[1] - cut),
+        "epochs_run": res.epochs_run,
+        "pairs": rows,
+        "mean": mean,
+        "worst_finetuned_change_pct": round(float(worst), 1),
+    }
 
 
 def _weak_metrics_on_pair(kp: np.ndarray, group, pair: tuple[int, int], checkpoints: dict, fps: float = 60.0) -> dict:
@@ -175,12 +235,9 @@ def real_pairs(refiner, finetune_epochs: int = 40) -> tuple[list[dict], dict]:
         sub = group.subset([CAMS[a], CAMS[b]])
         k = np.moveaxis(kp[[a, b]], 0, 1)
         coarse = prep.triangulate_pair(k, sub)
-        refined = refiner.refine(k, coarse, sub)
-        k_fixed = np.moveaxis(kp[[a, b]], 0, 1).copy()
-        pts, conf, kind = fix_left_right_swaps(kp[[a, b]][..., :2], kp[[a, b]][..., 2], sub)
-        k_fixed[..., :2], k_fixed[..., 2] = np.moveaxis(pts, 0, 1), np.moveaxis(conf, 0, 1)
-        coarse_fixed = prep.triangulate_pair(k_fixed, sub)
-        refined_fixed = swap_refiner.refine(k, coarse, sub)
+        refined = refiner.refine(k, coarse, sub, fps=TAKE_FPS)
+        coarse_fixed, kind = _swap_fixed_coarse(kp[[a, b]], sub)
+        refined_fixed = swap_refiner.refine(k, coarse, sub, fps=TAKE_FPS)
         c, r = pair_mpjpe_mm(coarse, ref), pair_mpjpe_mm(refined, ref)
         sc, sr = pair_mpjpe_mm(coarse_fixed, ref), pair_mpjpe_mm(refined_fixed, ref)
         row = {
@@ -198,8 +255,10 @@ def real_pairs(refiner, finetune_epochs: int = 40) -> tuple[list[dict], dict]:
         if finetune_epochs > 0:
             ck, out = refiner.checkpoint, work / f"ft_{a}{b}.pt"
             res = finetune_leave_pair_out(kp, group, (a, b), ck, out, finetune_epochs)
-            f = pair_mpjpe_mm(Refiner(res.checkpoint, device="cpu").refine(k, coarse, sub), ref)
-            fs = pair_mpjpe_mm(Refiner(res.checkpoint, device="cpu", fix_swaps=True).refine(k, coarse, sub), ref)
+            tuned = Refiner(res.checkpoint, device="cpu")
+            f = pair_mpjpe_mm(tuned.refine(k, coarse, sub, fps=TAKE_FPS), ref)
+            tuned.fix_swaps = True
+            fs = pair_mpjpe_mm(tuned.refine(k, coarse, sub, fps=TAKE_FPS), ref)
             weak = _weak_metrics_on_pair(kp, group, (a, b), {"shipped": ck, "finetuned": res.checkpoint})
             row |= {
                 "weak_metrics_held_out_pair": weak,
@@ -393,7 +452,7 @@ def another_detector(refiner) -> dict:
         pts, conf, _ = fix_left_right_swaps(stack[..., :2], stack[..., 2], sub, min_confidence=0.3)
         stack = np.concatenate([pts, conf[..., None]], axis=-1)
         coarse = triangulate(stack[..., :2], stack[..., 2], sub, min_confidence=0.3).points
-        refined = refiner.refine(np.moveaxis(stack, 0, 1), coarse, sub)
+        refined = refiner.refine(np.moveaxis(stack, 0, 1), coarse, sub, fps=TAKE_FPS)  # triangulate --refine --fps 60
         n = min(len(ref), len(coarse))
         med = [
             float(np.nanmedian(np.linalg.norm(x[:n, list(skeleton.SHARED_12)] - ref[:n], axis=-1)) * 1000)
@@ -432,15 +491,19 @@ def _time_ms(fn, reps: int) -> float:
 
 
 def _refiner_speed(r, k: np.ndarray, coarse: np.ndarray, sub) -> dict:
-    """Median ms of the network alone and of the whole refine call, at batch 1 and 256 (per frame)."""
+    """Median ms of the network alone and of the whole refine call, at batch 1 and 256 (per frame).
+
+    Batch 1 is the live call: one frame refined, with a causal model's last ``past`` frames as its context (what
+    ``models.refiner.RefinerHook`` passes)."""
     F = len(coarse)
     x = r.network_inputs(k, coarse, sub)  # what refine gives the network (node features of its input kind)
     reps = -(-256 // F)
     x256, k256, c256 = (np.concatenate([a] * reps)[:256] for a in (x, k, coarse))
+    n = r.config.past + 1
     return {
         "network_ms_batch1": round(_time_ms(lambda: r.residual(x[:1]), 300), 3),
         "network_ms_per_frame_batch256": round(_time_ms(lambda: r.residual(x256), 20) / 256, 4),
-        "refine_call_ms_batch1": round(_time_ms(lambda: r.refine(k[:1], coarse[:1], sub), 200), 3),
+        "refine_call_ms_batch1": round(_time_ms(lambda: r.refine(k[:n], coarse[:n], sub, context=n - 1), 200), 3),
         "refine_call_ms_per_frame_batch256": round(_time_ms(lambda: r.refine(k256, c256, sub), 10) / 256, 4),
     }
 
@@ -545,6 +608,9 @@ def main(argv: list[str] | None = None) -> int:
         _log("real pairs (MediaPipe on 4 videos, cached)...")
         epochs = 0 if "finetune" in args.skip else args.finetune_epochs
         result["real_pairs"], result["real_summary"] = real_pairs(refiner, epochs)
+        if epochs:
+            _log("fine-tune on the take's first 70 %, measured on the rest...")
+            result["finetune_held_out_frames"] = finetune_held_out_frames(refiner, epochs)
     if "speed" not in args.skip:
         _log("speed...")
         result["speed"] = speed(ck)

@@ -24,7 +24,8 @@ from core.triangulation import triangulate
 
 Log = Callable[[str], None] | None
 #: A learned refinement: (points (F, 17, 3) m, keypoints (V, F, 17, 3) px+conf, cameras) -> (F, 17, 3) m.
-Refine = Callable[[np.ndarray, np.ndarray, CameraGroup], np.ndarray]
+#: ``refine(points (F, 17, 3) m, kp2d (2, F, 17, 3) px+conf, cameras, time_s (F,) s or None) -> (F, 17, 3)`` m.
+Refine = Callable[[np.ndarray, np.ndarray, CameraGroup, np.ndarray | None], np.ndarray]
 
 
 def write_npz_atomic(path: str | os.PathLike, **arrays: Any) -> Path:
@@ -97,7 +98,7 @@ def triangulate_keypoints_file(
     if refine is not None:
         if len(names) != 2:
             raise InputError(f"refinement works on two cameras; {len(names)} were given. Pass --cameras A,B.")
-        arrays["refined"] = refine(tri.points, stack, group)
+        arrays["refined"] = refine(tri.points, stack, group, time_s)
         arrays["model_id"] = np.array(model_id)
     path = write_npz_atomic(out, **arrays)
     valid = tri.valid

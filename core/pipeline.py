@@ -23,6 +23,7 @@ from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
+from typing import Protocol, runtime_checkable
 
 import numpy as np
 
@@ -47,15 +48,32 @@ CORE_JOINTS = (1, 4, 11, 14)
 
 @dataclass(frozen=True)
 class RefineInput:
-    """What a refinement hook receives: one pair's 2D ``(2, 17, 3)`` px+conf, coarse 3D ``(17, 3)`` m, cameras."""
+    """What a refinement hook receives: one pair's 2D ``(2, 17, 3)`` px+conf, coarse 3D ``(17, 3)`` m, cameras,
+    and, for hooks that look at recent frames, when the pair was taken (``t_s``, s) and whose pose it is (the
+    followed 3D ``track``, -1 when unknown)."""
 
     keypoints2d: np.ndarray
     coarse: np.ndarray
     cameras: CameraGroup
+    t_s: float = float("nan")
+    track: int = -1
 
 
 #: A refinement hook maps a RefineInput to a refined ``(17, 3)`` pose in metres (world frame).
 RefineHook = Callable[[RefineInput], np.ndarray]
+
+
+@runtime_checkable
+class TakeRefiner(Protocol):
+    """A refinement that needs the whole take (it looks at later frames too; offline Process only):
+    ``refine_take(kp2d (F, 2, 17, 3) px+conf, coarse (F, 17, 3) m, cameras, time_s (F,) s) -> (F, 17, 3)`` world m,
+    NaN where ``coarse`` is; the frames are the take's pairs in order (frames without 3D are all NaN)."""
+
+    id: str
+
+    def refine_take(
+        self, kp2d: np.ndarray, coarse: np.ndarray, cameras: CameraGroup, time_s: np.ndarray | None = None
+    ) -> np.ndarray: ...
 
 
 def refine_fallbacks(hook: object) -> tuple[int, int] | None:
@@ -461,7 +479,9 @@ class PairProcessor:
         if self.refine_enabled and self.refine_hook is not None:
             t0, c0 = time.perf_counter(), time.thread_time()
             try:
-                refined = np.asarray(self.refine_hook(RefineInput(result.keypoints2d, result.coarse, self.cameras)))
+                track = result.people.followed if result.people is not None else -1
+                inp = RefineInput(result.keypoints2d, result.coarse, self.cameras, result.t_ns / 1e9, int(track))
+                refined = np.asarray(self.refine_hook(inp))
                 if refined.shape == (skeleton.NUM_JOINTS, 3):
                     result.refined = refined
                     best = refined

@@ -94,6 +94,15 @@ class SyncStats:
     consumed: int = 0
 
 
+def frame_rate(time_s: np.ndarray | None) -> float | None:
+    """The frame rate (Hz) of frames taken at ``time_s (F,)`` s (from the median interval), or None when unknown."""
+    if time_s is None or len(time_s) < 2:
+        return None
+    dt = np.diff(np.asarray(time_s, dtype=np.float64))
+    dt = dt[np.isfinite(dt) & (dt > 0)]
+    return float(1.0 / np.median(dt)) if dt.size else None
+
+
 def default_tolerance_ns(fps_a: float, fps_b: float) -> int:
     """Half of the shorter nominal frame period, in ns (e.g. 30 and 15 fps -> 16.67 ms)."""
     if not (fps_a > 0 and fps_b > 0 and math.isfinite(fps_a) and math.isfinite(fps_b)):

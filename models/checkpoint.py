@@ -35,6 +35,15 @@ FORMAT_VERSION = 1
 
 #: The checkpoint shipped with CrossView (made by ``python -m models.pretrain``).
 DEFAULT_CHECKPOINT = Path(__file__).resolve().parent / "weights" / "cvugcn_default.pt"
+#: The offline model shipped for Process (two-sided temporal windows; ``python -m models.pretrain --future N``),
+#: where it exists; live refinement always uses :data:`DEFAULT_CHECKPOINT`'s kind (causal).
+OFFLINE_CHECKPOINT = DEFAULT_CHECKPOINT.with_name("cvugcn_offline.pt")
+
+
+def offline_checkpoint() -> Path:
+    """The shipped model for whole takes (Process, ``triangulate --refine``): :data:`OFFLINE_CHECKPOINT` where it
+    exists, else :data:`DEFAULT_CHECKPOINT`."""
+    return OFFLINE_CHECKPOINT if OFFLINE_CHECKPOINT.is_file() else DEFAULT_CHECKPOINT
 
 
 def skeleton_signature() -> dict[str, Any]:

@@ -2,8 +2,10 @@
 
 Input ``x`` (B, 2, 17, C): for each view, the coarse 3D pose in that camera's frame, root-centred (pelvis
 at 0), metres, in the first 3 channels; ``C`` and the other channels follow ``CVUGCNConfig.inputs``
-(:func:`models.prep.node_features`). Output (B, 2, 17, 3): the residual in metres; the refined pose is ``x + residual``
-(``docs/cv_ugcn.md``). A fresh model returns exactly zero (its last layer is zero-initialised).
+(:func:`models.prep.node_features`) and, for a temporal model, its window of earlier / later frames
+(``past`` / ``future``, :func:`models.prep.window_features`): the temporal extension keeps the cross-view graph
+and gives each node the joint's recent track. Output (B, 2, 17, 3): the residual in metres; the refined pose
+is ``x + residual`` (``docs/cv_ugcn.md``). A fresh model returns exactly zero (its last layer is zero-initialised).
 
 Architecture (the doc's U-shape; widths from :class:`CVUGCNConfig`, defaults = the doc's):
 
@@ -34,7 +36,10 @@ from core.errors import ModelError
 from core.skeleton import JOINT_PART, NUM_JOINTS, PARTS
 
 from .graph import NUM_PARTS, body_adjacency, cross_view_adjacency, part_adjacency, skeleton_adjacency
-from .prep import INPUT_CHANNELS
+from .prep import INPUT_CHANNELS, input_channels
+
+#: Longest temporal window side a config may ask for (frames).
+MAX_WINDOW = 32
 
 __all__ = ["CVUGCN", "CVUGCNConfig", "GraphConv", "count_parameters", "fuse_batchnorm"]
 
@@ -55,6 +60,13 @@ class CVUGCNConfig:
     views: int = 2
     #: What each node sees (:data:`models.prep.INPUT_CHANNELS`); ``in_dim`` must be its channel count.
     inputs: str = "xyz"
+    #: Temporal window: earlier and later frames each node also sees (:func:`models.prep.window_features`).
+    #: ``past > 0, future = 0`` is causal (live); a model with ``future > 0`` needs the whole take (offline).
+    past: int = 0
+    future: int = 0
+    #: [ours] The residual scaled per node by the model's own confidence in it, ``sigmoid(g)`` from an extra
+    #: output channel: a correction the model is unsure of shrinks towards the coarse joint.
+    gate: bool = False
 
     def __post_init__(self) -> None:
         if self.inputs not in INPUT_CHANNELS:
@@ -62,10 +74,18 @@ class CVUGCNConfig:
                 f"The model config asks for network inputs {self.inputs!r}; this version knows "
                 f"{sorted(INPUT_CHANNELS)}. Use a checkpoint made by this version or retrain."
             )
-        if self.in_dim != INPUT_CHANNELS[self.inputs]:
+        if not (isinstance(self.past, int) and isinstance(self.future, int)) or not (
+            0 <= self.past <= MAX_WINDOW and 0 <= self.future <= MAX_WINDOW
+        ):
             raise ModelError(
-                f"Invalid CV-UGCN config: inputs {self.inputs!r} have {INPUT_CHANNELS[self.inputs]} channels, "
-                f"in_dim says {self.in_dim}."
+                f"Invalid CV-UGCN config: past {self.past!r} and future {self.future!r} frames must be whole numbers "
+                f"from 0 to {MAX_WINDOW}."
+            )
+        channels = input_channels(self.inputs, self.past, self.future)
+        if self.in_dim != channels:
+            raise ModelError(
+                f"Invalid CV-UGCN config: inputs {self.inputs!r} over {self.past} past and {self.future} future "
+                f"frames have {channels} channels, in_dim says {self.in_dim}."
             )
         object.__setattr__(self, "view_widths", tuple(int(w) for w in self.view_widths))
         ints = [self.in_dim, self.out_dim, self.joint_width, self.part_width, self.body_width, self.up_width]
@@ -86,13 +106,18 @@ class CVUGCNConfig:
         """Half the doc's widths and two body-level layers (about a quarter of the parameters)."""
         return cls(view_widths=(64, 64), joint_width=128, part_width=256, body_width=256, body_depth=2, up_width=128)
 
-    def with_inputs(self, inputs: str) -> CVUGCNConfig:
-        """The same widths with another input kind (``in_dim`` follows)."""
+    def with_inputs(self, inputs: str, past: int = 0, future: int = 0) -> CVUGCNConfig:
+        """The same widths with another input kind and temporal window (``in_dim`` follows)."""
         from dataclasses import replace
 
         if inputs not in INPUT_CHANNELS:
             raise ModelError(f"unknown network inputs {inputs!r}; choose one of {sorted(INPUT_CHANNELS)}.")
-        return replace(self, inputs=inputs, in_dim=INPUT_CHANNELS[inputs])
+        return replace(self, inputs=inputs, past=past, future=future, in_dim=input_channels(inputs, past, future))
+
+    @property
+    def window(self) -> int:
+        """Frames each prediction sees: ``past + 1 + future``."""
+        return self.past + 1 + self.future
 
     @classmethod
     def tiny(cls) -> CVUGCNConfig:
@@ -207,7 +232,8 @@ class CVUGCN(nn.Module):
         body += [GCNBlock(A_b, cfg.body_width, cfg.body_width, d, residual=True) for _ in range(cfg.body_depth - 1)]
         self.body_gcn = nn.Sequential(*body)
         self.part_up = LinearBlock(cfg.body_width + cfg.part_width, cfg.up_width, d)
-        self.head = nn.Linear(cfg.up_width + cfg.joint_width, cfg.out_dim)
+        self.gate = bool(cfg.gate)
+        self.head = nn.Linear(cfg.up_width + cfg.joint_width, cfg.out_dim + int(self.gate))
         nn.init.zeros_(self.head.weight)
         nn.init.zeros_(self.head.bias)
         self.register_buffer("part_index", torch.as_tensor(_part_index()), persistent=False)
@@ -239,8 +265,11 @@ class CVUGCN(nn.Module):
         up = self.part_up(torch.cat([up, skip_p], dim=-1))  # (B, 10, Cu)
         Cu = up.shape[-1]
         uj = up.view(B, V, P, Cu)[:, :, self.joint_part].reshape(B, V * J, Cu)
-        out = self.head(torch.cat([uj, skip_j], dim=-1))  # (B, 34, out)
-        return out.view(B, V, J, out.shape[-1])
+        out = self.head(torch.cat([uj, skip_j], dim=-1))  # (B, 34, out [+ gate])
+        out = out.view(B, V, J, out.shape[-1])
+        if self.gate:
+            return out[..., :-1] * torch.sigmoid(out[..., -1:])
+        return out
 
 
 def count_parameters(model: nn.Module, trainable_only: bool = True) -> int:

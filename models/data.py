@@ -35,6 +35,7 @@ from core.calibration_io import load_calibration
 from core.camera import CameraGroup
 from core.errors import InputError
 from core.keypoints_io import load_keypoints_npz
+from core.sync import frame_rate
 from core.triangulation import DEFAULT_MIN_CONFIDENCE, dlt
 
 from . import prep
@@ -63,6 +64,7 @@ class WeakData:
     group ``(N,)``: session (or clip) id - bone-length statistics and validation splits use it.
     seq ``(N,)`` and frame ``(N,)``: samples ``i, i+1`` are consecutive frames iff same seq and frame + 1.
     split_key ``(N, 2)``: (clip, rig) ids for synthetic data, (session, pair) for recordings.
+    fps ``(N,)``: the frame rate of the sample's take (Hz): temporal windows span the same time at any rate.
     """
 
     x: np.ndarray
@@ -80,6 +82,7 @@ class WeakData:
     seq: np.ndarray
     frame: np.ndarray
     split_key: np.ndarray
+    fps: np.ndarray
     names: dict[str, str] = field(default_factory=dict)
 
     def __len__(self) -> int:
@@ -116,6 +119,21 @@ class WeakData:
             return self.x
         return prep.node_features(kind, self.x, self.root, self.input2d, self.input_conf, self.K, self.R, self.t)
 
+    def run_starts(self, split_empty: bool = True) -> np.ndarray:
+        """``(N,)`` bool: the row starts a new run of consecutive frames (another ``seq`` or a gap in ``frame``); with
+        ``split_empty``, a frame without any joint is a run of its own (as :class:`models.refiner.Refiner` does)."""
+        brk = np.ones(len(self), dtype=bool)
+        brk[1:] = (self.seq[1:] != self.seq[:-1]) | (self.frame[1:] != self.frame[:-1] + 1)
+        if split_empty:
+            empty = self.missing.all(-1)
+            brk[1:] |= empty[1:] | empty[:-1]
+        return brk
+
+    def neighbours(self, past: int, future: int) -> np.ndarray:
+        """``(N, past + 1 + future)`` rows of each sample's temporal window (:func:`models.prep.neighbour_index`, a
+        stride from each sample's ``fps``)."""
+        return prep.neighbour_index(self.run_starts(), past, future, prep.window_stride(self.fps))
+
     def prepared(self) -> prep.PreparedInput:
         return prep.PreparedInput(
             x=self.x, root=self.root, missing=self.missing, empty=self.missing.all(-1), R=self.R, t=self.t
@@ -150,6 +168,7 @@ def _assemble(
     frame: np.ndarray,
     split_key: np.ndarray,
     names: dict[str, str],
+    fps: float | np.ndarray,
 ) -> WeakData:
     N = coarse.shape[0]
     R = np.broadcast_to(cams.R, (N, 2, 3, 3))
@@ -173,6 +192,7 @@ def _assemble(
         seq=np.asarray(seq, dtype=np.int64),
         frame=np.asarray(frame, dtype=np.int64),
         split_key=np.asarray(split_key, dtype=np.int64),
+        fps=np.broadcast_to(np.asarray(fps, dtype=np.float32), (N,)).copy(),
         names=names,
     )
 
@@ -230,6 +250,7 @@ def from_synthetic(
         frame=np.asarray(samples["frame"], np.int64) // max(frame_stride, 1),
         split_key=np.stack([np.asarray(samples["clip_id"]), rig], axis=1),
         names=names,
+        fps=np.asarray(samples["fps"]) if "fps" in samples else DEFAULT_FPS,
     )
     return data, np.asarray(samples["joints3d"], np.float64)
 
@@ -249,14 +270,6 @@ class Recording:
     @property
     def num_frames(self) -> int:
         return int(next(iter(self.keypoints.values())).shape[0])
-
-
-def _fps_from_times(time_s: np.ndarray | None) -> float | None:
-    if time_s is None or len(time_s) < 2:
-        return None
-    dt = np.diff(np.asarray(time_s, dtype=np.float64))
-    dt = dt[np.isfinite(dt) & (dt > 0)]
-    return float(1.0 / np.median(dt)) if dt.size else None
 
 
 def load_recording(
@@ -280,7 +293,7 @@ def load_recording(
         )
     if len(kps) < 2:
         raise InputError(f"'{keypoints}' holds {len(kps)} camera(s); training needs at least two.")
-    rate = _fps_from_times(time_s) or fps or DEFAULT_FPS
+    rate = frame_rate(time_s) or fps or DEFAULT_FPS
     return Recording(
         name=name or Path(keypoints).stem,
         keypoints=kps,
@@ -374,6 +387,7 @@ def from_recording(
                 frame=np.arange(F),
                 split_key=np.stack([np.full(F, session_id), np.full(F, k)], axis=1),
                 names={f"session{session_id}": rec.name, f"session{session_id}.pair{k}": "+".join(pair_list[k])},
+                fps=rec.fps,
             )
         )
     return WeakData.concat(out)
@@ -446,8 +460,7 @@ def windows(data: WeakData, length: int, offset: int = 0) -> np.ndarray:
     n = len(data)
     if length <= 1:
         return np.arange(n)[:, None]
-    brk = np.ones(n, dtype=bool)
-    brk[1:] = (data.seq[1:] != data.seq[:-1]) | (data.frame[1:] != data.frame[:-1] + 1)
+    brk = data.run_starts(split_empty=False)
     run_start = np.maximum.accumulate(np.where(brk, np.arange(n), 0))
     pos = np.arange(n) - run_start
     run_id = np.cumsum(brk) - 1

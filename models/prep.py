@@ -210,6 +210,11 @@ class PreparedInput:
     R: np.ndarray
     t: np.ndarray
 
+    def frames(self, sl: slice) -> PreparedInput:
+        """The frames ``sl`` (cameras given once, ``(1, ...)``, stay as they are)."""
+        cut = lambda a: a if a.shape[0] == 1 and len(self.x) != 1 else a[sl]  # noqa: E731
+        return PreparedInput(self.x[sl], self.root[sl], self.missing[sl], self.empty[sl], cut(self.R), cut(self.t))
+
 
 def prepare(coarse: np.ndarray, R: np.ndarray, t: np.ndarray) -> PreparedInput:
     """Coarse world pose ``(F, J, 3)`` m -> :class:`PreparedInput` (root-centred camera-frame poses)."""
@@ -294,6 +299,70 @@ def node_features(
     d = d / np.linalg.norm(d, axis=-1, keepdims=True).clip(1e-9)
     feats = [x, c[..., None], c[:, ::-1, :, None], res, np.linalg.norm(res, axis=-1)[:, ::-1, :, None], ray, d]
     return np.concatenate(feats, axis=-1).astype(np.float32)
+
+
+#: Channels each other frame of a temporal window adds per node (``CVUGCNConfig.past`` / ``future``): its coarse
+#: joint relative to the **current** frame's pelvis (3, m, this camera's frame: the window sees the body move) and,
+#: for ``rays``, its found flags and reprojection residuals (5), i.e. the first 8 per-frame channels re-rooted.
+TEMPORAL_CHANNELS: dict[str, int] = {"xyz": 3, "rays": 8}
+
+
+def input_channels(kind: str, past: int = 0, future: int = 0) -> int:
+    """Channels per node of a model seeing ``kind`` over ``past`` earlier and ``future`` later frames."""
+    if kind not in INPUT_CHANNELS:
+        raise InputError(f"unknown network input kind {kind!r}; this version knows {sorted(INPUT_CHANNELS)}.")
+    return INPUT_CHANNELS[kind] + (int(past) + int(future)) * TEMPORAL_CHANNELS[kind]
+
+
+#: Temporal models see frames about ``1 / TEMPORAL_FPS`` s apart, the rate they were trained at (pretraining
+#: resamples clips to at most 30 fps); a faster take gives them every ``window_stride(fps)``-th frame.
+TEMPORAL_FPS = 30.0
+
+
+def window_stride(fps: float | np.ndarray) -> np.ndarray:
+    """Frames between the frames of a temporal window for takes at ``fps`` (scalar or ``(N,)``): ``round(fps / 30)``,
+    at least 1 (also where the rate is unknown: NaN or <= 0)."""
+    f = np.asarray(fps, dtype=np.float64)
+    k = np.where(np.isfinite(f) & (f > 0), np.round(f / TEMPORAL_FPS), 1.0)
+    return np.maximum(k, 1).astype(np.int64)
+
+
+def neighbour_index(breaks: np.ndarray, past: int, future: int, stride: int | np.ndarray = 1) -> np.ndarray:
+    """The frames of each sample's temporal window: ``breaks (N,)`` bool (row ``i`` starts a new run of consecutive
+    frames; row 0 always does) -> ``(N, past + 1 + future)`` row indices, oldest first, the sample itself in column
+    ``past``, ``stride`` (scalar or ``(N,)``, :func:`window_stride`) rows apart. Windows are clamped to their run: at
+    a run's edges the nearest frame of the run repeats."""
+    breaks = np.asarray(breaks, dtype=bool).copy()
+    n = len(breaks)
+    if n == 0:
+        return np.zeros((0, past + 1 + future), dtype=np.int64)
+    breaks[0] = True
+    idx = np.arange(n)
+    off = np.arange(-past, future + 1)[None] * np.asarray(stride, dtype=np.int64).reshape(-1, 1)  # (N|1, W)
+    if not breaks[1:].any():  # one run (live windows): no per-run bounds to find
+        return np.clip(idx[:, None] + off, 0, n - 1)
+    start = np.maximum.accumulate(np.where(breaks, idx, 0))
+    ends = np.r_[np.flatnonzero(breaks)[1:], n] - 1  # last row of each run
+    end = ends[np.cumsum(breaks) - 1]
+    return np.clip(idx[:, None] + off, start[:, None], end[:, None])
+
+
+def window_features(feat: Array, root: Array, nbr: Array, past: int, kind: str) -> Array:
+    """Per-frame node features ``feat (N, V, J, C)`` (:func:`node_features` of ``kind``) and pelvises ``root
+    (N, V, 3)`` m -> the windowed input ``(B, V, J, C + (W - 1) * TEMPORAL_CHANNELS[kind])`` of the samples whose
+    windows are ``nbr (B, W)`` (:func:`neighbour_index`; column ``past`` is the sample). numpy or torch alike."""
+    xp = _xp(feat)
+    W = nbr.shape[1]
+    me = nbr[:, past]
+    if W == 1:
+        return feat[me]
+    T = TEMPORAL_CHANNELS[kind]
+    others = xp.concatenate([nbr[:, :past], nbr[:, past + 1 :]], 1) if W > 1 else nbr[:, :0]
+    f = feat[others][..., :T]  # (B, W-1, V, J, T)
+    rel = f[..., :3] + (root[others] - root[me][:, None])[:, :, :, None, :]
+    f = xp.concatenate([rel, f[..., 3:]], -1) if T > 3 else rel
+    f = xp.moveaxis(f, 1, 3).reshape(f.shape[0], f.shape[2], f.shape[3], (W - 1) * T)  # (B, V, J, (W-1) T)
+    return xp.concatenate([feat[me], f.astype(feat.dtype) if xp is np else f.to(feat.dtype)], -1)
 
 
 # ----------------------------------------------------------------------------- back to the world

@@ -8,7 +8,11 @@ triangulation of the noisy 2D, the 2D targets are the clean projections, and the
 
 The network sees, per view and joint (``--inputs rays``, :func:`models.prep.node_features`), the coarse joint,
 the two views' detector confidences, the joint's reprojection residual and the rays from both cameras: how far
-to trust the input and how the rig sees it. ``--inputs xyz`` is the paper's input (the joint alone).
+to trust the input and how the rig sees it. ``--inputs xyz`` is the paper's input (the joint alone). With
+``--past N`` (default 4) each node also sees the joint in the N earlier frames (a causal window, for live use;
+:func:`models.prep.window_features`), with ``--future M`` the M later ones too (an offline model for Process, e.g.
+``--future 4 --out models/weights/cvugcn_offline.pt``). ``--gate`` (default on) scales each residual by the model's
+own confidence in it (``CVUGCNConfig.gate``).
 
 Splits (fixed by name and seed, so the benchmark can rebuild them):
 
@@ -472,6 +476,14 @@ def _parser() -> argparse.ArgumentParser:
     )
     ap.add_argument("--fp32", action="store_true", help="store float32 weights (default float16)")
     ap.add_argument("--inputs", choices=sorted(INPUT_CHANNELS), default="rays", help="what each network node sees")
+    ap.add_argument("--past", type=int, default=4, help="earlier frames each prediction sees (causal window)")
+    ap.add_argument("--future", type=int, default=0, help="later frames each prediction sees (offline models only)")
+    ap.add_argument(
+        "--gate",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="scale each residual by the model's own confidence in it",
+    )
     ap.add_argument("--noise", choices=NOISE_MIXES, default="mix", help="training noise mixture (see NOISE_MIXES)")
     ap.add_argument("--clips-per-chunk", type=int, default=8, help="random clips per pair of training rigs")
     ap.add_argument("--resume", action="store_true", help="continue from <out>.state.pt")
@@ -548,7 +560,7 @@ def _pretrain(args: argparse.Namespace, argv: list[str] | None) -> dict[str, Any
         splits.val,
         args.out,
         _train_config(args),
-        WIDTHS[args.width]().with_inputs(args.inputs),
+        replace(WIDTHS[args.width]().with_inputs(args.inputs, args.past, args.future), gate=args.gate),
         val_truth=splits.val_truth,
         meta=meta,
         log=lambda s: print(s, file=sys.stderr, flush=True),

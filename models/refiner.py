@@ -16,6 +16,7 @@ from __future__ import annotations
 import os
 import threading
 import warnings
+from collections import deque
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -26,10 +27,11 @@ import torch
 from core.camera import CameraGroup
 from core.errors import InputError, ModelError
 from core.swaps import fix_left_right_swaps
+from core.sync import frame_rate
 
 from . import prep
 from .checkpoint import Checkpoint, load_checkpoint
-from .cvugcn import fuse_batchnorm
+from .cvugcn import CVUGCNConfig, fuse_batchnorm
 
 #: Batches up to this size run single-threaded on CPU (``cpu_threads="auto"``).
 SMALL_BATCH = 32
@@ -106,7 +108,7 @@ class Refiner:
         try:
             with warnings.catch_warnings(), torch.inference_mode(False), torch.no_grad():
                 warnings.simplefilter("ignore", DeprecationWarning)  # torch.jit is deprecated in torch >= 2.10
-                ex = torch.zeros(1, 2, 17, self.checkpoint.model_config.in_dim, device=self.device)
+                ex = torch.zeros(1, 2, 17, self.config.in_dim, device=self.device)
                 traced = torch.jit.trace(model, ex, check_trace=False)
                 traced = torch.jit.freeze(traced.eval())
             with torch.inference_mode():
@@ -128,7 +130,7 @@ class Refiner:
     @property
     def inputs(self) -> str:
         """What the network sees (``CVUGCNConfig.inputs``; :func:`models.prep.node_features`)."""
-        return self.checkpoint.model_config.inputs
+        return self.config.inputs
 
     def residual(self, x: np.ndarray) -> np.ndarray:
         """Network residuals ``(B, 2, 17, 3)`` m for node features ``x (B, 2, 17, C)``
@@ -143,10 +145,24 @@ class Refiner:
 
     def network_inputs(self, kp2d: np.ndarray, coarse: np.ndarray, cameras: CameraGroup) -> np.ndarray:
         """The node features ``(F, 2, 17, C)`` that :meth:`refine` gives the network for detections
-        ``kp2d (F, 2, 17, 3)`` and their triangulation ``coarse (F, 17, 3)`` m (after its left/right repair)."""
+        ``kp2d (F, 2, 17, 3)`` and their triangulation ``coarse (F, 17, 3)`` m (after its left/right repair; one
+        take's consecutive frames for a temporal model)."""
         kp2d, coarse = np.asarray(kp2d, dtype=np.float64), np.asarray(coarse, dtype=np.float64)
         _check(kp2d, coarse)
-        return self._inputs(kp2d, coarse, cameras)[5]
+        _, _, p, _, _, feat, _ = self._inputs(kp2d, coarse, cameras)
+        return self._windows(feat, p, 0, 1)
+
+    def _windows(self, feat: np.ndarray, p: prep.PreparedInput, context: int, stride: int) -> np.ndarray:
+        """Per-frame node features ``(F, 2, 17, C)`` of one take -> the network input of frames ``context:``, each
+        with its temporal window (:attr:`config`, frames ``stride`` apart); a frame without any joint is a run of
+        its own."""
+        cfg = self.config
+        if cfg.past + cfg.future == 0:
+            return feat[context:]
+        breaks = p.empty.copy()
+        breaks[1:] |= p.empty[:-1]
+        nbr = prep.neighbour_index(breaks, cfg.past, cfg.future, stride)[context:]
+        return prep.window_features(feat, p.root, nbr, cfg.past, cfg.inputs)
 
     def _inputs(self, kp2d: np.ndarray, coarse: np.ndarray, cameras: CameraGroup):
         """For checked ``(kp2d, coarse)`` (:func:`_check`): both after the left/right repair, the prepared input,
@@ -174,20 +190,40 @@ class Refiner:
         feat = prep.node_features(self.inputs, p.x, p.root, und, conf, cams.K, cams.R, cams.t)
         return kp2d, coarse, p, und, conf, feat, cams
 
-    def refine(self, kp2d: np.ndarray, coarse: np.ndarray, cameras: CameraGroup) -> np.ndarray:
-        """Refined world poses ``(F, 17, 3)`` m from detections ``kp2d (F, 2, 17, 3)`` and their triangulation.
+    @property
+    def config(self) -> CVUGCNConfig:
+        """The model's config: its inputs and temporal window (``past`` / ``future`` frames)."""
+        return self.checkpoint.model_config
+
+    def refine(
+        self, kp2d: np.ndarray, coarse: np.ndarray, cameras: CameraGroup, context: int = 0, fps: float | None = None
+    ) -> np.ndarray:
+        """Refined world poses ``(F - context, 17, 3)`` m from detections ``kp2d (F, 2, 17, 3)`` and their
+        triangulation ``coarse (F, 17, 3)`` m.
 
         ``kp2d`` feeds the network (for ``rays`` inputs), weighs the two views' outputs (agreement with each
-        view's 2D) and is what the guard checks the refined joints against.
+        view's 2D) and is what the guard checks the refined joints against. The frames are one take's consecutive
+        frames: a temporal model (:attr:`config` ``past`` / ``future``) sees each frame's neighbours among them
+        (frames without any joint break the take). The first ``context`` frames are only seen, not refined: live
+        refinement passes the last ``past`` frames before the current one (:class:`RefinerHook`). ``fps``: the take's
+        frame rate (Hz), so that a window spans the time the model was trained on (:func:`models.prep.window_stride`;
+        None: every frame).
         """
         kp2d = np.asarray(kp2d, dtype=np.float64)
         coarse = np.asarray(coarse, dtype=np.float64)
         if coarse.ndim == 2:
             return self.refine(kp2d[None], coarse[None], cameras)[0]
         _check(kp2d, coarse)
-        if len(coarse) == 0:
-            return coarse.copy()
+        if not 0 <= context <= len(coarse):
+            raise InputError(f"context must be 0 to {len(coarse)} frames, got {context}.")
+        if len(coarse) == context:
+            return coarse[context:].copy()
         kp2d, coarse, p, und, conf, feat, cams = self._inputs(kp2d, coarse, cameras)
+        feat = self._windows(feat, p, context, int(prep.window_stride(np.nan if fps is None else fps)))
+        if context:
+            kp2d, coarse, p = kp2d[context:], coarse[context:], p.frames(slice(context, None))
+            und = und[context:] if und is not None else None
+            conf = conf[context:] if conf is not None else None
         cam = prep.restore(p.x + self.residual(feat), p)
         if und is None or conf is None:
             return prep.finish(cam, p, None, None, None, self.combine)
@@ -211,9 +247,12 @@ def _check(kp2d: np.ndarray, coarse: np.ndarray) -> None:
         raise InputError(f"coarse must be ({kp2d.shape[0]}, 17, 3) metres, got shape {coarse.shape}.")
 
 
-def refine_points(points: np.ndarray, kp2d: np.ndarray, cameras: CameraGroup, refiner: Refiner) -> np.ndarray:
+def refine_points(
+    points: np.ndarray, kp2d: np.ndarray, cameras: CameraGroup, refiner: Refiner, fps: float | None = None
+) -> np.ndarray:
     """For ``triangulate --refine``: points ``(F, 17, 3)`` m, kp2d ``(V=2, F, 17, 3)`` (view-major, as in
-    core/batch.py), cameras the 2 cameras -> refined ``(F, 17, 3)`` m (NaN where ``points`` is NaN).
+    core/batch.py), cameras the 2 cameras, the take's ``fps`` (Hz, when known) -> refined ``(F, 17, 3)`` m (NaN
+    where ``points`` is NaN).
 
     Raises :class:`ModelError` when more or fewer than 2 cameras are given (CV-UGCN refines pairs).
     """
@@ -223,21 +262,88 @@ def refine_points(points: np.ndarray, kp2d: np.ndarray, cameras: CameraGroup, re
             f"refinement works on exactly two cameras; got {len(cameras)} camera(s) and 2D of shape {kp2d.shape}. "
             "Pass --cameras with two names."
         )
-    return refiner.refine(np.moveaxis(kp2d, 0, 1), points, cameras)
+    return refiner.refine(np.moveaxis(kp2d, 0, 1), points, cameras, fps=fps)
+
+
+#: Live temporal refinement starts its window afresh after a gap longer than this between frames (s): one dropped
+#: frame at 30 fps is bridged, a pause is not.
+MAX_GAP_S = 0.1
+#: The live hook keeps frames for windows up to this stride (a 240 fps camera for a model trained at 30 fps).
+MAX_STRIDE = 8
 
 
 class RefinerHook:
     """The pipeline's refinement hook (core.pipeline.RefineHook): ``hook(RefineInput) -> (17, 3)`` world m.
 
-    ``id``/``model_id`` name the checkpoint (its content id).
+    ``id``/``model_id`` name the checkpoint (its content id). For a causal temporal model (``past > 0``) the hook
+    keeps the last ``past`` frames it refined and passes them as context; the window starts afresh when the
+    followed track or the cameras change, or after a gap of more than :data:`MAX_GAP_S` (frames without a time
+    count as consecutive). Models that look ahead (``future > 0``) need whole takes and are refused here.
     """
+
+    def __init__(self, refiner: Refiner) -> None:
+        cfg = refiner.config
+        if cfg.future:
+            raise ModelError(
+                f"CV-UGCN {refiner.id} looks {cfg.future} frames ahead, so it cannot refine frame by frame (live or "
+                "Process). Use it offline with `triangulate --refine`, or choose a causal model."
+            )
+        self.refiner = refiner
+        self.id = self.model_id = refiner.id
+        self._past = cfg.past
+        self._history: deque[tuple[np.ndarray, np.ndarray]] = deque(maxlen=cfg.past * MAX_STRIDE)
+        self._gaps: deque[float] = deque(maxlen=15)  # recent frame intervals (s): the camera's rate
+        self._key: tuple[int, int] | None = None
+        self._last_t = float("nan")
+
+    def __call__(self, inp) -> np.ndarray:  # inp: core.pipeline.RefineInput (keypoints2d, coarse, cameras, ...)
+        if self._past == 0:
+            return self.refiner.refine(inp.keypoints2d, inp.coarse, inp.cameras)
+        t = float(getattr(inp, "t_s", float("nan")))
+        key = (int(getattr(inp, "track", -1)), id(inp.cameras))
+        gap = t - self._last_t
+        if key != self._key or (np.isfinite(gap) and not 0.0 < gap <= MAX_GAP_S):
+            self._history.clear()
+            self._gaps.clear()
+        elif np.isfinite(gap):
+            self._gaps.append(gap)
+        self._key, self._last_t = key, t
+        kp = np.asarray(inp.keypoints2d, dtype=np.float64)
+        coarse = np.asarray(inp.coarse, dtype=np.float64)
+        if not np.isfinite(coarse).any():  # a frame without any joint ends the run (as offline)
+            self._history.clear()
+            return self.refiner.refine(kp[None], coarse[None], inp.cameras)[0]
+        # the window's earlier frames, `stride` apart (clamped to the oldest kept one, as offline at a take's start)
+        stride = min(MAX_STRIDE, int(prep.window_stride(1.0 / np.median(self._gaps)))) if self._gaps else 1
+        n = len(self._history)
+        seen = [self._history[max(0, n - k * stride)] for k in range(self._past, 0, -1)] if n else []
+        kps = np.stack([h[0] for h in seen] + [kp])
+        out = self.refiner.refine(kps, np.stack([h[1] for h in seen] + [coarse]), inp.cameras, context=len(seen))
+        self._history.append((kp, coarse))
+        return out[0]
+
+    def fallbacks(self) -> tuple[int, int]:
+        """(joints the guard gave back to coarse, joints refined) so far (see :class:`Refiner`)."""
+        return self.refiner.fallback_joints, self.refiner.refined_joints
+
+
+class TakeRefinerHook:
+    """Process' refinement of whole takes (``core.pipeline.TakeRefiner``): for models that look ahead
+    (``future > 0``, two-sided windows) or any model when the take is at hand. ``refine_take(kp2d (F, 2, 17, 3),
+    coarse (F, 17, 3) m, cameras) -> (F, 17, 3)`` m; frames without 3D (NaN) break the take's windows."""
 
     def __init__(self, refiner: Refiner) -> None:
         self.refiner = refiner
         self.id = self.model_id = refiner.id
 
-    def __call__(self, inp) -> np.ndarray:  # inp: core.pipeline.RefineInput (keypoints2d, coarse, cameras)
-        return self.refiner.refine(inp.keypoints2d, inp.coarse, inp.cameras)
+    def refine_take(
+        self, kp2d: np.ndarray, coarse: np.ndarray, cameras: CameraGroup, time_s: np.ndarray | None = None
+    ) -> np.ndarray:
+        """``time_s (F,)`` s, when known, gives the take's frame rate (the window's stride)."""
+        return self.refiner.refine(kp2d, coarse, cameras, fps=frame_rate(time_s))
+
+    def __call__(self, inp) -> np.ndarray:
+        raise ModelError(f"CV-UGCN {self.id} refines whole takes (offline Process), not one pair at a time.")
 
     def fallbacks(self) -> tuple[int, int]:
         """(joints the guard gave back to coarse, joints refined) so far (see :class:`Refiner`)."""
@@ -260,13 +366,24 @@ def default_refine_hook(
     return RefinerHook(r), f"CV-UGCN {r.id} on {r.device.type}"
 
 
-def load_refine_hook(checkpoint: str | os.PathLike | None = None) -> tuple[RefinerHook | None, str, str]:
+def load_refine_hook(
+    checkpoint: str | os.PathLike | None = None,
+) -> tuple[RefinerHook | TakeRefinerHook | None, str, str]:
     """The refinement for processing a session (a ``core.session.processing.RefineLoader``): ``(hook or None,
-    a sentence saying what is used or why not, model id)``. Never raises: a model that cannot load is skipped."""
+    a sentence saying what is used or why not, model id)``. Never raises: a model that cannot load is skipped.
+
+    Without ``checkpoint``: the shipped offline model (:data:`models.checkpoint.OFFLINE_CHECKPOINT`, two-sided
+    windows over the whole take) where it exists, else the shipped live one. A model that looks ahead refines
+    the whole take after every pair is triangulated (:class:`TakeRefinerHook`)."""
+    from .checkpoint import offline_checkpoint
+
+    path = Path(checkpoint) if checkpoint is not None else offline_checkpoint()
+    if not path.is_file():
+        return None, f"skipped: no CV-UGCN model at '{path}' (make it with `python -m models.pretrain`)", ""
     try:
-        hook, label = default_refine_hook(checkpoint)
+        r = Refiner(path)
+        hook: RefinerHook | TakeRefinerHook = TakeRefinerHook(r) if r.config.future else RefinerHook(r)
     except Exception as exc:
         return None, f"skipped: the refinement model could not be loaded ({exc})", ""
-    if hook is None:
-        return None, f"skipped: {label}", ""
+    label = f"CV-UGCN {r.id} on {r.device.type}" + (", over the whole take" if r.config.future else "")
     return hook, label, str(hook.model_id or label)

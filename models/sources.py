@@ -17,7 +17,7 @@ import contextlib
 import datetime as _dt
 import zipfile
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -236,8 +236,13 @@ def checkpoint_info(path: str | Path | None) -> CheckpointInfo:
     cfg = ck.model_config
     widths = "custom widths"
     for name in ("tiny", "narrow", "full"):
-        if getattr(CVUGCNConfig, name)().with_inputs(cfg.inputs) == cfg:
+        same = replace(getattr(CVUGCNConfig, name)().with_inputs(cfg.inputs, cfg.past, cfg.future), gate=cfg.gate)
+        if same == cfg:
             widths = f"{name} network" + (f", {cfg.inputs} inputs" if cfg.inputs != "xyz" else "")
+    if cfg.past or cfg.future:
+        widths += f", sees {cfg.past} earlier" + (f" and {cfg.future} later" if cfg.future else "") + " frames"
+    if cfg.gate:
+        widths += ", gated"
     n = count_parameters(ck.build_model())
     assert ck.path is not None
     return CheckpointInfo(ck.path, ck.id, int(n), widths, dict(ck.meta))

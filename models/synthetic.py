@@ -532,6 +532,7 @@ def make_stereo_samples(
                 "rig_id": np.full(F, r + rig_id_offset),
                 "seq_id": np.full(F, seq),
                 "frame": frames,
+                "fps": np.full(F, fps),
             }
             for key, val in out.items():
                 parts.setdefault(key, []).append(val)

@@ -105,11 +105,13 @@ def _ddp_env() -> tuple[int, int] | None:
 class _Tensors:
     """The training arrays of a WeakData as float32 tensors on one device (relative poses precomputed)."""
 
-    def __init__(self, d: WeakData, device: torch.device, inputs: str = "xyz") -> None:
+    def __init__(self, d: WeakData, device: torch.device, inputs: str = "xyz", past: int = 0, future: int = 0) -> None:
         R21, t21 = prep.relative_pose_21(d.R.astype(np.float64), d.t.astype(np.float64))
         f = lambda a: torch.as_tensor(np.ascontiguousarray(a), dtype=torch.float32, device=device)  # noqa: E731
         self.x = f(d.x)
-        self.feat = self.x if inputs == "xyz" else f(d.features(inputs))
+        self.frame_feat = self.x if inputs == "xyz" else f(d.features(inputs))
+        self.inputs, self.past = inputs, past
+        self.nbr = torch.as_tensor(d.neighbours(past, future), device=device) if past + future else None
         self.root = f(d.root)
         self.K = f(d.K)
         self.R21 = f(R21)
@@ -119,13 +121,38 @@ class _Tensors:
         self.bone = f(d.bone_target)
 
     def batch(self, idx: torch.Tensor) -> dict[str, torch.Tensor]:
-        keys = ("x", "feat", "root", "K", "R21", "t21", "target2d", "conf", "bone")
-        return {k: getattr(self, k)[idx] for k in keys}
+        keys = ("x", "root", "K", "R21", "t21", "target2d", "conf", "bone")
+        out = {k: getattr(self, k)[idx] for k in keys}
+        if self.nbr is None:
+            out["feat"] = self.frame_feat[idx]
+        else:
+            out["feat"] = prep.window_features(self.frame_feat, self.root, self.nbr[idx], self.past, self.inputs)
+        return out
 
 
 def model_inputs(model: torch.nn.Module) -> str:
     """The input kind (``CVUGCNConfig.inputs``) of a model, unwrapping DistributedDataParallel."""
-    return str(getattr(model, "module", model).config.inputs)
+    return str(model_config(model).inputs)
+
+
+def model_config(model: torch.nn.Module) -> CVUGCNConfig:
+    """The config of a model, unwrapping DistributedDataParallel."""
+    return getattr(model, "module", model).config
+
+
+def _tensors(data: WeakData, device: torch.device, model: torch.nn.Module) -> _Tensors:
+    cfg = model_config(model)
+    return _Tensors(data, device, cfg.inputs, cfg.past, cfg.future)
+
+
+def network_input(data: WeakData, cfg: CVUGCNConfig, frame_feat: np.ndarray | None = None) -> np.ndarray:
+    """What a model of ``cfg`` sees for every sample of ``data``: ``(N, V, J, cfg.in_dim)`` float32
+    (``frame_feat``: :meth:`WeakData.features` of ``cfg.inputs``, when already computed)."""
+    feat = data.features(cfg.inputs) if frame_feat is None else frame_feat
+    if cfg.past + cfg.future == 0:
+        return feat
+    nbr = data.neighbours(cfg.past, cfg.future)
+    return prep.window_features(feat, data.root.astype(np.float32), nbr, cfg.past, cfg.inputs)
 
 
 def _losses(model: torch.nn.Module, b: dict[str, torch.Tensor], cfg: LossConfig, window: int):
@@ -141,7 +168,7 @@ def predict_camera_frames(
     """Refined absolute camera-frame poses ``(N, V, J, 3)`` m of ``data`` (inputs as the model's config asks)."""
     model.eval()
     x, root = data.x, data.root
-    feat = data.features(model_inputs(model))
+    feat = network_input(data, model_config(model))
     out = np.empty(x.shape, dtype=np.float64)
     for s in range(0, len(x), batch):
         xb = torch.as_tensor(np.ascontiguousarray(feat[s : s + batch]), dtype=torch.float32, device=device)
@@ -169,7 +196,7 @@ def evaluate(
     model.eval()
     out: dict[str, float] = {}
     loss_config = replace(loss_config, temporal=0.0)  # validation samples are not windows of frames
-    T = _Tensors(data, device, model_inputs(model))
+    T = _tensors(data, device, model)
     n = len(data)
     sums: dict[str, float] = {}
     with torch.no_grad():
@@ -391,7 +418,8 @@ class Trainer:
             self._resume(run, resume_from)
         if ddp:
             run.net = torch.nn.parallel.DistributedDataParallel(model)
-        run.tensors = _Tensors(self.train_data, device, self.model_config.inputs)
+        c = self.model_config
+        run.tensors = _Tensors(self.train_data, device, c.inputs, c.past, c.future)
         run.window = max(1, cfg.window if cfg.loss.temporal else 1)
         run.per_rank_batch = max(1, cfg.batch_size // world)
         if rank == 0:

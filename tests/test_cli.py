@@ -1,6 +1,7 @@
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -34,17 +35,15 @@ def keypoints_npz(tmp_path_factory):
     return path
 
 
+def _triangulate(keypoints: Path, out: Path, *extra: str):
+    """``main.py triangulate`` of ``keypoints`` with the balancing take's calibration into ``out``."""
+    calib = str(POSE2SIM / "Calib_qualisys.toml")
+    return _run("triangulate", "--calib", calib, "--keypoints", str(keypoints), "--out", str(out), *extra)
+
+
 def test_triangulate_command_on_real_data(keypoints_npz, tmp_path):
     out = tmp_path / "out.npz"
-    res = _run(
-        "triangulate",
-        "--calib",
-        str(POSE2SIM / "Calib_qualisys.toml"),
-        "--keypoints",
-        str(keypoints_npz),
-        "--out",
-        str(out),
-    )
+    res = _triangulate(keypoints_npz, out)
     assert res.returncode == 0, res.stderr
     assert "triangulated 100 frames" in res.stdout
     with np.load(out) as z:
@@ -153,17 +152,7 @@ def test_print_board_command(tmp_path):
 
 def test_triangulate_refine_adds_refined_points_and_the_model_id(keypoints_npz, tmp_path):
     out = tmp_path / "refined.npz"
-    res = _run(
-        "triangulate",
-        "--calib",
-        str(POSE2SIM / "Calib_qualisys.toml"),
-        "--keypoints",
-        str(keypoints_npz),
-        "--out",
-        str(out),
-        "--refine",
-        "--json",
-    )
+    res = _triangulate(keypoints_npz, out, "--refine", "--json")
     assert res.returncode == 0, res.stderr
     summary = json.loads(res.stdout)
     assert summary["refined"] and len(summary["model_id"]) == 16
@@ -175,6 +164,10 @@ def test_triangulate_refine_adds_refined_points_and_the_model_id(keypoints_npz, 
     assert both.mean() > 0.9
     shift = np.linalg.norm(refined - coarse, axis=-1)[both]
     assert 0 < np.median(shift) < 0.1  # a correction of centimetres, not a different pose
+    for bad in ("0", "sixty", "nan"):  # the take's rate for a temporal model's windows
+        res = _triangulate(keypoints_npz, tmp_path / "x.npz", "--refine", "--fps", bad)
+        assert res.returncode == 2 and "--fps" in res.stderr and "Traceback" not in res.stderr
+        assert not (tmp_path / "x.npz").exists()
 
 
 def test_train_command_fine_tunes_from_keypoints_without_3d_truth(keypoints_npz, tmp_path):

@@ -185,3 +185,22 @@ def test_pooling_follows_the_parts():
     for p, joints in enumerate(PARTS):
         assert set(idx[p]) == set(joints)
     assert model.joint_part.tolist() == JOINT_PART.tolist() and len(JOINT_PART) == NUM_JOINTS
+
+
+def test_a_gated_model_scales_its_residual_by_its_own_confidence():
+    cfg = CVUGCNConfig.tiny()
+    torch.manual_seed(0)
+    gated = CVUGCN(CVUGCNConfig(**{**cfg.to_dict(), "gate": True})).eval()
+    x = 0.3 * torch.randn(4, 2, 17, 3)
+    assert torch.equal(gated(x), torch.zeros(4, 2, 17, 3))  # fresh: the identity, like the ungated model
+    with torch.no_grad():
+        gated.head.weight.normal_(0.0, 0.05)
+        gated.head.bias[-1] = -3.0  # unsure: sigmoid(-3) = 0.047
+        gated.head.weight[-1] = 0.0
+    out = gated(x)
+    assert out.shape == (4, 2, 17, 3)
+    with torch.no_grad():
+        gated.head.bias[-1] = 30.0  # sure: the whole residual
+    full = gated(x)
+    assert torch.allclose(out, full * torch.sigmoid(torch.tensor(-3.0)), atol=1e-6)
+    assert torch.allclose(fuse_batchnorm(gated)(x), full, atol=1e-5)

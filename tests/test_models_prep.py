@@ -171,3 +171,42 @@ def test_node_features_measure_the_2d_disagreement_and_mask_missing_joints() -> 
     with pytest.raises(InputError, match="input kind"):
         prep.node_features("depth", np.zeros((1, 2, 17, 3)))
     assert np.array_equal(prep.node_features("xyz", f[..., :3]), f[..., :3])
+
+
+def test_neighbour_index_keeps_each_window_inside_its_run() -> None:
+    starts = np.array([1, 0, 0, 0, 1, 0, 1], bool)  # runs 0-3, 4-5, 6
+    nbr = prep.neighbour_index(starts, past=2, future=1)
+    assert nbr.shape == (7, 4)
+    assert np.array_equal(nbr[:, 2], np.arange(7))  # the sample itself in column `past`
+    assert nbr[0].tolist() == [0, 0, 0, 1] and nbr[3].tolist() == [1, 2, 3, 3]  # edges repeat the nearest frame
+    assert nbr[4].tolist() == [4, 4, 4, 5] and nbr[6].tolist() == [6, 6, 6, 6]  # never into another run
+    assert prep.neighbour_index(np.zeros(0, bool), 3, 0).shape == (0, 4)
+    # a 60 fps take: every second frame (a model trained at 30 fps sees the same time span)
+    assert prep.window_stride(np.array([15.0, 30.0, 50.0, 60.0, 120.0, np.nan, 0.0])).tolist() == [1, 1, 2, 2, 4, 1, 1]
+    two = prep.neighbour_index(np.r_[True, np.zeros(9, bool)], past=2, future=1, stride=2)
+    assert two[5].tolist() == [1, 3, 5, 7] and two[1].tolist() == [0, 0, 1, 3] and two[9].tolist() == [5, 7, 9, 9]
+    per_row = prep.neighbour_index(np.r_[True, np.zeros(9, bool)], 1, 0, stride=np.r_[np.ones(5, int), np.full(5, 3)])
+    assert per_row[4].tolist() == [3, 4] and per_row[8].tolist() == [5, 8]
+
+
+def test_window_features_give_each_node_its_recent_track_relative_to_the_current_pelvis() -> None:
+    X, _, cams, R, t = _setup()
+    K = np.broadcast_to(cams.K, (20, 2, 3, 3))
+    uv = prep.project_pinhole(prep.world_to_cameras(X, R, t), K)
+    p, f = _rays_inputs(X, cams, R, t, uv, np.ones((20, 2, 17)))
+    nbr = prep.neighbour_index(np.r_[True, np.zeros(19, bool)], past=3, future=0)
+    w = prep.window_features(f, p.root, nbr, past=3, kind="rays")
+    T = prep.TEMPORAL_CHANNELS["rays"]
+    assert w.shape == (20, 2, 17, prep.input_channels("rays", 3, 0)) and w.dtype == np.float32
+    assert np.array_equal(w[..., :14], f)  # the frame's own features first
+    Xc = p.x + p.root[:, :, None]  # absolute camera frame
+    for k, lag in enumerate((3, 2, 1)):  # oldest first
+        prev = w[10, ..., 14 + k * T : 14 + (k + 1) * T]
+        assert np.allclose(prev[..., :3], Xc[10 - lag] - p.root[10][:, None], atol=1e-5)  # re-rooted at frame 10
+        assert np.array_equal(prev[..., 3:], f[10 - lag, ..., 3:8])  # found flags and residuals
+    # torch gives the same (training builds the windows batch by batch on the device)
+    wt = prep.window_features(
+        torch.as_tensor(f), torch.as_tensor(p.root, dtype=torch.float32), torch.as_tensor(nbr), past=3, kind="rays"
+    )
+    assert np.allclose(wt.numpy(), w, atol=1e-5)
+    assert np.array_equal(prep.window_features(f, p.root, nbr[:, 3:], past=0, kind="rays"), f)  # no window

@@ -172,3 +172,73 @@ def test_the_guard_falls_back_to_coarse_where_the_model_goes_wrong_and_counts_it
     unguarded = Refiner(tmp_path / "p.pt", device="cpu", guard=False)
     unguarded.residual = broken  # type: ignore[method-assign]
     assert np.isnan(unguarded.refine(kp2d, coarse, group)[wrist, 13]).all()
+
+
+def _temporal_checkpoint(path: Path, past: int, future: int = 0) -> Path:
+    torch.manual_seed(1)
+    cfg = CVUGCNConfig.tiny().with_inputs("rays", past, future)
+    m = CVUGCN(cfg)
+    with torch.no_grad():
+        m.head.weight.normal_(0.0, 0.01)
+    save_checkpoint(path, m, cfg)
+    return path
+
+
+def test_a_causal_model_refines_the_same_frame_by_frame_as_over_the_whole_take(tmp_path: Path, real_pair) -> None:
+    """Live (the hook, one pair at a time, with the last frames as context) equals offline (the take at once); the
+    window sees the past: another history changes the current frame; a pause or another person starts afresh."""
+    from core.pipeline import RefineInput
+    from models.refiner import MAX_GAP_S, RefinerHook
+
+    kp2d, coarse, group = real_pair
+    r = Refiner(_temporal_checkpoint(tmp_path / "c.pt", past=4), device="cpu", guard=False)
+    assert (r.config.past, r.config.future, r.config.window) == (4, 0, 5)
+    whole = r.refine(kp2d, coarse, group)
+    assert whole.shape == coarse.shape and np.array_equal(np.isnan(whole), np.isnan(coarse))
+    hook = RefinerHook(r)
+    live = np.stack([hook(RefineInput(kp2d[i], coarse[i], group, t_s=i / 30)) for i in range(40)])
+    assert np.allclose(live, whole[:40], atol=1e-6, equal_nan=True)
+    assert np.allclose(r.refine(kp2d[:12], coarse[:12], group, context=8), whole[8:12], atol=1e-6, equal_nan=True)
+    still = coarse.copy()
+    still[25:29] = coarse[29]  # the same frame 29 after another history
+    assert np.nanmax(np.abs(r.refine(kp2d, still, group)[29] - whole[29])) > 1e-6
+    # after a pause, the window starts afresh: as if the take began there
+    fresh = r.refine(kp2d[30:35], coarse[30:35], group)
+    after = [hook(RefineInput(kp2d[i], coarse[i], group, t_s=100 + i / 30)) for i in range(30, 35)]
+    assert 100 - 39 / 30 > MAX_GAP_S and np.allclose(after, fresh, atol=1e-6, equal_nan=True)
+    other = hook(RefineInput(kp2d[35], coarse[35], group, t_s=100 + 35 / 30, track=7))  # another person
+    assert np.allclose(other, r.refine(kp2d[35:36], coarse[35:36], group)[0], atol=1e-6, equal_nan=True)
+    with pytest.raises(InputError, match="context"):
+        r.refine(kp2d[:3], coarse[:3], group, context=4)
+    # a 60 fps camera: the window takes every second frame, live as offline, so it spans the time it was trained on
+    at60 = r.refine(kp2d, coarse, group, fps=60.0)
+    assert np.nanmax(np.abs(at60 - whole)) > 1e-6
+    hook60 = RefinerHook(r)
+    live60 = np.stack([hook60(RefineInput(kp2d[i], coarse[i], group, t_s=50 + i / 60)) for i in range(40)])
+    assert np.allclose(live60, at60[:40], atol=1e-6, equal_nan=True)
+
+
+def test_a_model_that_looks_ahead_refines_whole_takes_only(tmp_path: Path, real_pair) -> None:
+    from models.refiner import RefinerHook
+
+    kp2d, coarse, group = real_pair
+    r = Refiner(_temporal_checkpoint(tmp_path / "t.pt", past=2, future=2), device="cpu")
+    out = refine_points(coarse, np.moveaxis(kp2d, 1, 0), group, r)
+    assert out.shape == coarse.shape and np.isfinite(out[np.isfinite(coarse)]).all()
+    moved = r.refine(kp2d, np.r_[coarse[:-3], coarse[-4:-3].repeat(3, 0)], group)  # the future changes frame -5
+    assert np.nanmax(np.abs(moved[-5] - out[-5])) > 1e-6
+    with pytest.raises(ModelError, match="looks 2 frames ahead"):
+        RefinerHook(r)
+    from core.pipeline import TakeRefiner
+    from models.refiner import TakeRefinerHook, load_refine_hook
+
+    hook, label, model_id = load_refine_hook(tmp_path / "t.pt")  # Process: the whole take at once
+    assert isinstance(hook, TakeRefinerHook) and isinstance(hook, TakeRefiner) and "whole take" in label
+    assert model_id == r.id and np.allclose(
+        hook.refine_take(kp2d, coarse, group), r.refine(kp2d, coarse, group), equal_nan=True
+    )
+    assert hook.fallbacks()[1] > 0
+    live, _, _ = load_refine_hook(_temporal_checkpoint(tmp_path / "c.pt", past=2))
+    assert isinstance(live, RefinerHook) and not isinstance(live, TakeRefiner)  # causal: pair by pair, as live
+    with pytest.raises(ModelError, match="past"):
+        CVUGCNConfig.tiny().with_inputs("rays", -1, 0)

@@ -67,7 +67,7 @@ def test_checkpoint_info_says_what_a_checkpoint_is_or_why_it_cannot_be_used(tmp_
 
     info = checkpoint_info(None)
     assert info.id == load_checkpoint().id and info.summary().startswith(f"id {info.id[:8]}")
-    assert info.widths == "narrow network, rays inputs" and info.parameters > 0  # the shipped model
+    assert info.widths == "narrow network, rays inputs, sees 4 earlier frames, gated" and info.parameters > 0
     bad = tmp_path / "bad.pt"
     bad.write_bytes(b"this is not a checkpoint")
     with pytest.raises(ModelError, match="not a usable CrossView model checkpoint"):

@@ -484,6 +484,51 @@ def test_import_process_with_a_refine_hook_and_export(synthetic, tmp_path):
     assert e2.which == "refined"
 
 
+class _TakeMean:
+    """A refinement that needs the whole take: every frame becomes the take's mean pose (core.pipeline.TakeRefiner)."""
+
+    id = "take-mean"
+
+    def __init__(self) -> None:
+        self.calls: list[int] = []
+
+    def refine_take(self, kp2d, coarse, cameras, time_s=None):
+        self.calls.append(len(coarse))
+        np.testing.assert_allclose(time_s, np.arange(len(coarse)) / 30, atol=1e-9)
+        assert kp2d.shape == (len(coarse), 2, 17, 3) and len(cameras) == 2
+        return np.broadcast_to(np.nanmean(coarse, axis=0), coarse.shape).copy()
+
+    def __call__(self, inp):
+        raise AssertionError("a take refiner is never called pair by pair")
+
+
+def test_process_refines_the_whole_take_at_once_with_a_model_that_looks_ahead(synthetic, tmp_path):
+    group, calib, (va, vb, _) = synthetic
+    out = tmp_path / "imported"
+    import_videos(va, vb, calib, out)
+    take = _TakeMean()
+    calls = []
+    r = process_session(
+        out,
+        refine_hook=take,
+        model_id="take-mean",
+        detector_factory=_band_factory(group),
+        progress=lambda d, t, m: calls.append(m),
+    )
+    assert take.calls == [20] and r.refined and "refining the whole take" in calls
+    poses = Session.open(out).poses()
+    truth = np.stack([_truth(k) for k in range(20)])
+    np.testing.assert_allclose(poses.refined, np.broadcast_to(truth.mean(0), truth.shape), atol=1e-5)
+
+    class Broken(_TakeMean):
+        def refine_take(self, kp2d, coarse, cameras, time_s=None):
+            raise RuntimeError("out of memory")
+
+    r = process_session(out, refine_hook=Broken(), detector_factory=_band_factory(group))
+    assert not r.refined and any("refinement failed (out of memory)" in w for w in r.warnings)
+    np.testing.assert_allclose(Session.open(out).poses().coarse, truth, atol=1e-6)  # the processing is kept
+
+
 def test_import_with_crossview_timestamps_pairs_by_time(synthetic, tmp_path, monkeypatch):
     group, calib, (va, vb, _) = synthetic
     rng = np.random.default_rng(3)

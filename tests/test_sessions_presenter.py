@@ -174,3 +174,30 @@ def test_an_unfinished_recording_is_found_and_recovered(qtbot, tmp_path, rig):
     assert summary.recovered == [str(folder)] and summary.failed == {}
     assert summary.to_dict() == {"recovered": [str(folder)], "failed": {}}
     assert states == ["recovering", "idle"] and Session.open(folder).meta.status == "recovered"
+
+
+def test_process_uses_the_shipped_offline_model_while_the_shipped_live_one_is_active(qtbot, tmp_path, rig, monkeypatch):
+    """With the shipped model active, Process is given no hook (it loads the shipped offline model, two-sided, over
+    the whole take); a model the user chose is used as it is."""
+    import models.checkpoint as checkpoint
+
+    group, *_ = rig
+    offline = tmp_path / "cvugcn_offline.pt"
+    offline.write_bytes(b"a model")
+    monkeypatch.setattr(checkpoint, "OFFLINE_CHECKPOINT", offline)
+    state, p, *_ = _presenter(qtbot, tmp_path, group)
+
+    def live(inp):
+        return inp.coarse
+
+    state.model._done(live, "CV-UGCN live")  # the shipped live model finished loading
+    assert state.model.process_hook() is None and p.refine_hook is None and p.refine_label == "offline"
+    chosen = tmp_path / "mine.pt"
+    chosen.write_bytes(b"a fine-tuned model")
+    state.settings.active_model = chosen
+    state.model._done(live, "CV-UGCN mine")
+    assert state.model.process_hook() is live and p.refine_hook is live and p.refine_label == "CV-UGCN mine"
+    offline.unlink()
+    state.settings.active_model = None
+    state.model._done(live, "CV-UGCN live")  # no offline model shipped: Process uses the live one
+    assert p.refine_hook is live

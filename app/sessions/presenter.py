@@ -103,8 +103,8 @@ class SessionsPresenter(QtCore.QObject):
         self.refine_hook: Any = None
         self.refine_label = ""
         self.last_result: Any = None
-        self.set_refine_hook(state.model.hook, state.model.label if state.model.hook is not None else "")
-        state.model.changed.connect(self.set_refine_hook)
+        self._on_model(state.model.hook, state.model.label if state.model.hook is not None else "")
+        state.model.changed.connect(self._on_model)
         state.sessionsRootChanged.connect(self._on_root_changed)
         state.sessionRecorded.connect(self.on_session_recorded)
 
@@ -154,6 +154,13 @@ class SessionsPresenter(QtCore.QObject):
         self.refine_hook = hook
         self.refine_label = label
         self.refineChanged.emit(label)
+
+    def _on_model(self, hook: Any, label: str) -> None:
+        """The app's active model changed: Process uses it (the shipped offline model instead of the shipped live
+        one, loaded when processing starts)."""
+        if hook is not None and self.app_state.model.process_hook() is None:
+            hook, label = None, "offline"
+        self.set_refine_hook(hook, label)
 
     def _on_root_changed(self, path: str) -> None:
         self.rootChanged.emit(path)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import logging
 import os
 import threading
 import time
@@ -23,7 +24,7 @@ from core import skeleton
 from core.camera import CameraGroup, cameras_for_frames
 from core.errors import InputError, SessionError
 from core.jobs import Cancelled, Progress, null_progress
-from core.pipeline import PairProcessor, PoseResult, RefineHook, process_pairs, refine_fallbacks
+from core.pipeline import PairProcessor, PoseResult, RefineHook, TakeRefiner, process_pairs, refine_fallbacks
 from core.session.journal import Poses, write_npz
 from core.session.layout import KEYPOINTS_FILE, POSES_FILE, STATUS_RECORDING, now_iso
 from core.session.lock import is_recording_live
@@ -36,6 +37,8 @@ __all__ = ["ProcessSummary", "RefineLoader", "process_session"]
 #: Loads the refinement when processing starts: ``() -> (hook or None, a sentence saying what is used or why
 #: not, the model's id)``; it never raises (a model that cannot load is "skipped: why").
 RefineLoader = Callable[[], tuple[RefineHook | None, str, str]]
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -114,6 +117,26 @@ class _Results:
         self.people.add(p, r.people)
         self.done += 1
 
+    def refine_take(self, take: TakeRefiner, cameras: CameraGroup, time_s: np.ndarray, warnings: list[str]) -> None:
+        """Refine every pair with 3D at once (a refinement that looks ahead); a failing model leaves the coarse
+        poses and says so in ``warnings``."""
+        ok = self.status == "ok"
+        if not ok.any():
+            return
+        coarse = np.where(ok[:, None, None], self.coarse, np.nan)
+        try:
+            kp = np.moveaxis(self.kp, 0, 1).astype(np.float64)
+            refined = np.asarray(take.refine_take(kp, coarse, cameras, time_s))
+        except Exception as exc:  # a failing model must not lose the processing
+            log.exception("take refinement failed")
+            warnings.append(f"the refinement failed ({exc}); the poses are not refined.")
+            return
+        if refined.shape != coarse.shape:
+            warnings.append(f"the refinement returned poses of shape {refined.shape}; they were not used.")
+            return
+        self.refined[ok] = refined[ok]
+        self.has_refined = True
+
 
 def refine_fallbacks_of(summary: dict[str, Any]) -> tuple[int, int] | None:
     """(joints kept coarse by the guard, joints refined) from a summary dict (``ProcessSummary.to_dict()`` or a
@@ -174,7 +197,9 @@ def process_session(
     else:
         detector = ""
     results = _Results(P)
-    proc = PairProcessor(cal.group, refine_hook=hook, min_confidence=min_confidence, detector_factory=factory)
+    take = hook if isinstance(hook, TakeRefiner) else None  # refines after every pair is triangulated
+    per_pair = None if take is not None else hook
+    proc = PairProcessor(cal.group, refine_hook=per_pair, min_confidence=min_confidence, detector_factory=factory)
     frames = s.iter_pairs(prefetch=prefetch)
     try:
         for r in process_pairs(frames, proc, cancel=cancel):
@@ -184,9 +209,12 @@ def process_session(
         with contextlib.suppress(Exception):
             frames.close()  # type: ignore[attr-defined]
         proc.close()
-    seconds = time.perf_counter() - t_start
     if results.done < P:
         raise Cancelled(f"processing was cancelled after {results.done} of {P} pairs; nothing was written.")
+    if take is not None:
+        report(P, P, "refining the whole take")
+        results.refine_take(take, proc.cameras, s.time_s(), warnings)
+    seconds = time.perf_counter() - t_start
     for w in proc.warnings:
         if w not in warnings:
             warnings.append(w)
