@@ -276,9 +276,11 @@ class RefinerHook:
     """The pipeline's refinement hook (core.pipeline.RefineHook): ``hook(RefineInput) -> (17, 3)`` world m.
 
     ``id``/``model_id`` name the checkpoint (its content id). For a causal temporal model (``past > 0``) the hook
-    keeps the last ``past`` frames it refined and passes them as context; the window starts afresh when the
-    followed track or the cameras change, or after a gap of more than :data:`MAX_GAP_S` (frames without a time
-    count as consecutive). Models that look ahead (``future > 0``) need whole takes and are refused here.
+    keeps the frames it refined (up to ``past x MAX_STRIDE``) and passes the window's ``past`` earlier ones as
+    context, every ``window_stride``-th frame at the camera's rate measured from ``t_s``, so that live refinement
+    equals refining the take at once. The window starts afresh when the followed track or the cameras change, after
+    a gap of more than :data:`MAX_GAP_S` or a frame without joints (frames without a time count as consecutive).
+    Models that look ahead (``future > 0``) need whole takes and are refused here.
     """
 
     def __init__(self, refiner: Refiner) -> None:
@@ -286,7 +288,7 @@ class RefinerHook:
         if cfg.future:
             raise ModelError(
                 f"CV-UGCN {refiner.id} looks {cfg.future} frames ahead, so it cannot refine frame by frame (live or "
-                "Process). Use it offline with `triangulate --refine`, or choose a causal model."
+                "Process). Use it offline with `triangulate --refine --model`, or choose a causal model."
             )
         self.refiner = refiner
         self.id = self.model_id = refiner.id
@@ -295,10 +297,20 @@ class RefinerHook:
         self._gaps: deque[float] = deque(maxlen=15)  # recent frame intervals (s): the camera's rate
         self._key: tuple[int, int] | None = None
         self._last_t = float("nan")
+        self._lock = threading.Lock()
+
+    def fresh(self) -> RefinerHook:
+        """A hook of its own for another stream of frames (Process while live capture runs): the same loaded model,
+        an empty window history."""
+        return RefinerHook(self.refiner)
 
     def __call__(self, inp) -> np.ndarray:  # inp: core.pipeline.RefineInput (keypoints2d, coarse, cameras, ...)
         if self._past == 0:
             return self.refiner.refine(inp.keypoints2d, inp.coarse, inp.cameras)
+        with self._lock:  # one stream of frames per hook (see fresh); the lock keeps its history whole
+            return self._refine_next(inp)
+
+    def _refine_next(self, inp) -> np.ndarray:
         t = float(getattr(inp, "t_s", float("nan")))
         key = (int(getattr(inp, "track", -1)), id(inp.cameras))
         gap = t - self._last_t

@@ -206,6 +206,9 @@ def test_a_causal_model_refines_the_same_frame_by_frame_as_over_the_whole_take(t
     fresh = r.refine(kp2d[30:35], coarse[30:35], group)
     after = [hook(RefineInput(kp2d[i], coarse[i], group, t_s=100 + i / 30)) for i in range(30, 35)]
     assert 100 - 39 / 30 > MAX_GAP_S and np.allclose(after, fresh, atol=1e-6, equal_nan=True)
+    own = hook.fresh()  # Process while live capture runs: the same model, a window history of its own
+    assert own.refiner is r
+    assert np.allclose(own(RefineInput(kp2d[0], coarse[0], group, t_s=0.0)), whole[0], atol=1e-6, equal_nan=True)
     other = hook(RefineInput(kp2d[35], coarse[35], group, t_s=100 + 35 / 30, track=7))  # another person
     assert np.allclose(other, r.refine(kp2d[35:36], coarse[35:36], group)[0], atol=1e-6, equal_nan=True)
     with pytest.raises(InputError, match="context"):

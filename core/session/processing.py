@@ -197,6 +197,8 @@ def process_session(
     else:
         detector = ""
     results = _Results(P)
+    fresh = getattr(hook, "fresh", None)  # a hook that remembers recent frames: one of its own for this take
+    hook = fresh() if callable(fresh) else hook
     take = hook if isinstance(hook, TakeRefiner) else None  # refines after every pair is triangulated
     per_pair = None if take is not None else hook
     proc = PairProcessor(cal.group, refine_hook=per_pair, min_confidence=min_confidence, detector_factory=factory)
