@@ -357,7 +357,7 @@ def window_features(feat: Array, root: Array, nbr: Array, past: int, kind: str) 
     if W == 1:
         return feat[me]
     T = TEMPORAL_CHANNELS[kind]
-    others = xp.concatenate([nbr[:, :past], nbr[:, past + 1 :]], 1) if W > 1 else nbr[:, :0]
+    others = xp.concatenate([nbr[:, :past], nbr[:, past + 1 :]], 1)
     f = feat[others][..., :T]  # (B, W-1, V, J, T)
     rel = f[..., :3] + (root[others] - root[me][:, None])[:, :, :, None, :]
     f = xp.concatenate([rel, f[..., 3:]], -1) if T > 3 else rel

@@ -272,7 +272,25 @@ MAX_GAP_S = 0.1
 MAX_STRIDE = 8
 
 
-class RefinerHook:
+class _ModelHook:
+    """What the two hooks share: the loaded :class:`Refiner`, its content id (``id`` / ``model_id``), a label for
+    the user and the guard's counts."""
+
+    def __init__(self, refiner: Refiner) -> None:
+        self.refiner = refiner
+        self.id = self.model_id = refiner.id
+
+    @property
+    def label(self) -> str:
+        """``"CV-UGCN <id> on <device>"``."""
+        return f"CV-UGCN {self.id} on {self.refiner.device.type}"
+
+    def fallbacks(self) -> tuple[int, int]:
+        """(joints the guard gave back to coarse, joints refined) so far (see :class:`Refiner`)."""
+        return self.refiner.fallback_joints, self.refiner.refined_joints
+
+
+class RefinerHook(_ModelHook):
     """The pipeline's refinement hook (core.pipeline.RefineHook): ``hook(RefineInput) -> (17, 3)`` world m.
 
     ``id``/``model_id`` name the checkpoint (its content id). For a causal temporal model (``past > 0``) the hook
@@ -290,8 +308,7 @@ class RefinerHook:
                 f"CV-UGCN {refiner.id} looks {cfg.future} frames ahead, so it cannot refine frame by frame (live or "
                 "Process). Use it offline with `triangulate --refine --model`, or choose a causal model."
             )
-        self.refiner = refiner
-        self.id = self.model_id = refiner.id
+        super().__init__(refiner)
         self._past = cfg.past
         self._history: deque[tuple[np.ndarray, np.ndarray]] = deque(maxlen=cfg.past * MAX_STRIDE)
         self._gaps: deque[float] = deque(maxlen=15)  # recent frame intervals (s): the camera's rate
@@ -334,19 +351,15 @@ class RefinerHook:
         self._history.append((kp, coarse))
         return out[0]
 
-    def fallbacks(self) -> tuple[int, int]:
-        """(joints the guard gave back to coarse, joints refined) so far (see :class:`Refiner`)."""
-        return self.refiner.fallback_joints, self.refiner.refined_joints
 
-
-class TakeRefinerHook:
+class TakeRefinerHook(_ModelHook):
     """Process' refinement of whole takes (``core.pipeline.TakeRefiner``): for models that look ahead
     (``future > 0``, two-sided windows) or any model when the take is at hand. ``refine_take(kp2d (F, 2, 17, 3),
     coarse (F, 17, 3) m, cameras) -> (F, 17, 3)`` m; frames without 3D (NaN) break the take's windows."""
 
-    def __init__(self, refiner: Refiner) -> None:
-        self.refiner = refiner
-        self.id = self.model_id = refiner.id
+    @property
+    def label(self) -> str:
+        return super().label + ", over the whole take"
 
     def refine_take(
         self, kp2d: np.ndarray, coarse: np.ndarray, cameras: CameraGroup, time_s: np.ndarray | None = None
@@ -357,9 +370,9 @@ class TakeRefinerHook:
     def __call__(self, inp) -> np.ndarray:
         raise ModelError(f"CV-UGCN {self.id} refines whole takes (offline Process), not one pair at a time.")
 
-    def fallbacks(self) -> tuple[int, int]:
-        """(joints the guard gave back to coarse, joints refined) so far (see :class:`Refiner`)."""
-        return self.refiner.fallback_joints, self.refiner.refined_joints
+
+def _no_model(path: Path) -> str:
+    return f"no CV-UGCN model at '{path}' (make it with `python -m models.pretrain`)"
 
 
 def default_refine_hook(
@@ -373,9 +386,9 @@ def default_refine_hook(
 
     path = Path(checkpoint) if checkpoint is not None else DEFAULT_CHECKPOINT
     if not path.is_file():
-        return None, f"no CV-UGCN model at '{path}' (make it with `python -m models.pretrain`)"
-    r = Refiner(path, device=device, fix_swaps=fix_swaps)
-    return RefinerHook(r), f"CV-UGCN {r.id} on {r.device.type}"
+        return None, _no_model(path)
+    hook = RefinerHook(Refiner(path, device=device, fix_swaps=fix_swaps))
+    return hook, hook.label
 
 
 def load_refine_hook(
@@ -391,11 +404,10 @@ def load_refine_hook(
 
     path = Path(checkpoint) if checkpoint is not None else offline_checkpoint()
     if not path.is_file():
-        return None, f"skipped: no CV-UGCN model at '{path}' (make it with `python -m models.pretrain`)", ""
+        return None, f"skipped: {_no_model(path)}", ""
     try:
         r = Refiner(path)
         hook: RefinerHook | TakeRefinerHook = TakeRefinerHook(r) if r.config.future else RefinerHook(r)
     except Exception as exc:
         return None, f"skipped: the refinement model could not be loaded ({exc})", ""
-    label = f"CV-UGCN {r.id} on {r.device.type}" + (", over the whole take" if r.config.future else "")
-    return hook, label, str(hook.model_id or label)
+    return hook, hook.label, hook.model_id

@@ -105,13 +105,14 @@ def _ddp_env() -> tuple[int, int] | None:
 class _Tensors:
     """The training arrays of a WeakData as float32 tensors on one device (relative poses precomputed)."""
 
-    def __init__(self, d: WeakData, device: torch.device, inputs: str = "xyz", past: int = 0, future: int = 0) -> None:
+    def __init__(self, d: WeakData, device: torch.device, cfg: CVUGCNConfig) -> None:
         R21, t21 = prep.relative_pose_21(d.R.astype(np.float64), d.t.astype(np.float64))
         f = lambda a: torch.as_tensor(np.ascontiguousarray(a), dtype=torch.float32, device=device)  # noqa: E731
         self.x = f(d.x)
-        self.frame_feat = self.x if inputs == "xyz" else f(d.features(inputs))
-        self.inputs, self.past = inputs, past
-        self.nbr = torch.as_tensor(d.neighbours(past, future), device=device) if past + future else None
+        self.frame_feat = self.x if cfg.inputs == "xyz" else f(d.features(cfg.inputs))
+        self.inputs, self.past = cfg.inputs, cfg.past
+        windowed = cfg.past + cfg.future > 0
+        self.nbr = torch.as_tensor(d.neighbours(cfg.past, cfg.future), device=device) if windowed else None
         self.root = f(d.root)
         self.K = f(d.K)
         self.R21 = f(R21)
@@ -140,15 +141,9 @@ def model_config(model: torch.nn.Module) -> CVUGCNConfig:
     return getattr(model, "module", model).config
 
 
-def _tensors(data: WeakData, device: torch.device, model: torch.nn.Module) -> _Tensors:
-    cfg = model_config(model)
-    return _Tensors(data, device, cfg.inputs, cfg.past, cfg.future)
-
-
-def network_input(data: WeakData, cfg: CVUGCNConfig, frame_feat: np.ndarray | None = None) -> np.ndarray:
-    """What a model of ``cfg`` sees for every sample of ``data``: ``(N, V, J, cfg.in_dim)`` float32
-    (``frame_feat``: :meth:`WeakData.features` of ``cfg.inputs``, when already computed)."""
-    feat = data.features(cfg.inputs) if frame_feat is None else frame_feat
+def network_input(data: WeakData, cfg: CVUGCNConfig) -> np.ndarray:
+    """What a model of ``cfg`` sees for every sample of ``data``: ``(N, V, J, cfg.in_dim)`` float32."""
+    feat = data.features(cfg.inputs)
     if cfg.past + cfg.future == 0:
         return feat
     nbr = data.neighbours(cfg.past, cfg.future)
@@ -196,7 +191,7 @@ def evaluate(
     model.eval()
     out: dict[str, float] = {}
     loss_config = replace(loss_config, temporal=0.0)  # validation samples are not windows of frames
-    T = _tensors(data, device, model)
+    T = _Tensors(data, device, model_config(model))
     n = len(data)
     sums: dict[str, float] = {}
     with torch.no_grad():
@@ -418,8 +413,7 @@ class Trainer:
             self._resume(run, resume_from)
         if ddp:
             run.net = torch.nn.parallel.DistributedDataParallel(model)
-        c = self.model_config
-        run.tensors = _Tensors(self.train_data, device, c.inputs, c.past, c.future)
+        run.tensors = _Tensors(self.train_data, device, self.model_config)
         run.window = max(1, cfg.window if cfg.loss.temporal else 1)
         run.per_rank_batch = max(1, cfg.batch_size // world)
         if rank == 0:
