@@ -11,6 +11,7 @@ import json
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 from core import __version__
 from core.errors import CrossViewError
@@ -102,13 +103,36 @@ def _add_calibrate(p: argparse.ArgumentParser) -> None:
     p.add_argument("--cam1", required=True, help="camera 2: a video file, a folder of images or a glob")
     p.add_argument(
         "--board",
-        required=True,
         help="board TOML (CrossView or Caliscope charuco.toml), or chessboard:COLSxROWS:SQUARE_M, "
-        "or charuco:COLSxROWS:SQUARE_M:MARKER_M:DICT[:legacy][:inverted]",
+        "or charuco:COLSxROWS:SQUARE_M:MARKER_M:DICT[:legacy][:inverted] (not with --from-person)",
+    )
+    p.add_argument(
+        "--from-person",
+        action="store_true",
+        help="no board: calibrate from a person walking around the shared view (two videos recorded together)",
+    )
+    p.add_argument("--height", type=float, help="--from-person: the person's height, metres (sets the scale)")
+    p.add_argument("--distance", type=float, help="--from-person: the distance between the two cameras, metres")
+    p.add_argument("--intrinsics", type=Path, help="--from-person: a calibration TOML with both cameras' lenses")
+    p.add_argument(
+        "--fov", type=float, help="--from-person without --intrinsics: horizontal field of view, degrees (default 70)"
     )
     p.add_argument("--out", required=True, type=Path, help="calibration TOML to write (metres)")
     p.add_argument("--timestamps", type=Path, help="capture times CSV used to pair video frames")
     p.add_argument("--names", default="cam_0,cam_1", help="camera names written in the file (default cam_0,cam_1)")
+    p.add_argument(
+        "--bundle",
+        choices=("auto", "on", "off"),
+        default="auto",
+        help="bundle adjustment of both cameras, their pose and every board pose: auto (default) keeps it only when "
+        "held-out pairs agree better; on keeps it; off skips it",
+    )
+    p.add_argument(
+        "--max-frame-offset",
+        type=float,
+        default=None,
+        help="largest shift of camera 2's video frames tried by the synchronisation check, frames (default 2; 0: off)",
+    )
     p.add_argument("--json", action="store_true", help="print the figures as JSON")
 
 
@@ -134,8 +158,13 @@ def _progress_bar(json_mode: bool) -> Callable[[int, int, str], None] | None:
 
 def _run_calibrate(args: argparse.Namespace) -> int:
     from calibration.headless import calibrate_from_paths
+    from core.errors import InputError
 
     names = _split_names(args.names)
+    if args.from_person:
+        return _run_calibrate_from_person(args, names)
+    if not args.board:
+        raise InputError("calibrate needs --board (the printed board), or --from-person to calibrate without one.")
     result = calibrate_from_paths(
         args.cam0,
         args.cam1,
@@ -144,13 +173,52 @@ def _run_calibrate(args: argparse.Namespace) -> int:
         timestamps=args.timestamps,
         progress=_progress_bar(args.json),
         names=tuple(names),
+        bundle={"auto": "auto", "on": True, "off": False}[args.bundle],
+        **({} if args.max_frame_offset is None else {"max_frame_offset": _frame_offset(args.max_frame_offset)}),
     )
-    if args.json:
+    return _print_result(result, args.json)
+
+
+def _run_calibrate_from_person(args: argparse.Namespace, names: list[str]) -> int:
+    from calibration.person_videos import calibrate_from_person_videos
+    from core.errors import InputError
+
+    if args.board:
+        raise InputError("--from-person calibrates without a board: drop --board (or drop --from-person).")
+    if (args.height is None) == (args.distance is None):
+        raise InputError("--from-person needs the person's --height in metres, or the --distance between the cameras.")
+    if args.intrinsics is not None and args.fov is not None:
+        raise InputError("give --intrinsics (known lenses) or --fov (a field of view), not both.")
+    result = calibrate_from_person_videos(
+        args.cam0,
+        args.cam1,
+        args.out,
+        height_m=args.height,
+        distance_m=args.distance,
+        intrinsics=args.intrinsics,
+        fov_deg=args.fov,
+        names=(names[0], names[1]),
+        progress=_progress_bar(args.json),
+    )
+    return _print_result(result, args.json)
+
+
+def _print_result(result: Any, json_mode: bool) -> int:
+    """Print a calibration's figures (JSON, or its summary for people) and return the exit code 0."""
+    if json_mode:
         _print_json(result.to_json())
     else:
         print(file=sys.stderr)
         print(result.summary())
     return 0
+
+
+def _frame_offset(value: float) -> float:
+    from core.errors import InputError
+
+    if not (0.0 <= value <= 10.0):
+        raise InputError(f"--max-frame-offset must be between 0 and 10 frames, got {value:g}.")
+    return value
 
 
 def _add_print_board(p: argparse.ArgumentParser) -> None:

@@ -173,6 +173,10 @@ class Settings:
     calibration_images_paths = _StrList("calibration/images_paths", [])
     calibration_board_dir = _Path("calibration/board_dir", None)
     calibration_board_spec = _Str("calibration/board_spec", "")
+    person_videos = _StrList("calibration/person_videos", [])
+    person_height_m = _Float("calibration/person_height_m", 1.75)
+    person_fov_deg = _Float("calibration/person_fov_deg", 70.0)
+    person_intrinsics = _Str("calibration/person_intrinsics", "")
 
     # --- live tab
     live_source = _Str("live/source", "")

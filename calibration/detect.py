@@ -45,6 +45,11 @@ DARK_MEAN_MAX = 35.0
 #: Corner spacing (px) below which the board is called too small / too far.
 MIN_SPACING_PX = 8.0
 
+#: OpenCV before 4.13 returns ChArUco corners half a pixel right of and below the true saddle point (opencv#25539,
+#: fixed by opencv#28380): measured on boards rendered through known cameras (``calibration.synthetic``) as
+#: +0.50 / +0.48 px, against 0.02 px for the chessboard path. Subtracted here so both board kinds agree.
+CHARUCO_OFFSET_PX = 0.5 if tuple(int(v) for v in cv2.__version__.split(".")[:2]) < (4, 13) else 0.0
+
 #: cornerSubPix half-window as a fraction of the smallest corner spacing (capped at 11 px). OpenCV's sample
 #: uses 11 px whatever the squares; on the OpenCV 9x6 stereo set (squares down to 19 px) that window reaches
 #: the neighbouring corners and mislocates them: per-camera RMS 0.408/0.458 px with 11 px, 0.178/0.182 px
@@ -295,25 +300,29 @@ class BoardDetector:
         return corners, ids, 0, {}
 
     def _canonical_order(self, gray: np.ndarray, corners: np.ndarray) -> np.ndarray:
-        """Order corners so the square outside corner 0 is dark (resolves the 180-degree ambiguity)."""
+        """Order corners so the square outside corner 0 is dark (resolves the 180-degree ambiguity).
+
+        At corner 0 the outer diagonal square is dark and the two outer squares beside it light; at the last
+        corner (``cols + rows`` odd) the other way round. Both corners vote (grey level differences) and the order
+        is reversed when they say it is the wrong way round; a corner whose squares leave the image abstains.
+        """
         cols, rows = self.board.pattern_size
         if (cols + rows) % 2 == 0:  # ambiguous by colour: keep OpenCV's order
             return corners
         g = corners.reshape(rows, cols, 2)
-        c0, c1, cc = g[0, 0], g[0, 1], g[1, 0]
-        outward = c0 + 0.5 * ((c0 - c1) + (c0 - cc))
-        inward = c0 + 0.5 * ((c1 - c0) + (cc - c0))
-        out_v = _sample(gray, outward)
-        in_v = _sample(gray, inward)
-        if np.isfinite(out_v) and np.isfinite(in_v) and out_v > in_v:
+
+        def contrast(c: np.ndarray, along: np.ndarray, across: np.ndarray) -> float:
+            """Mean grey of the two outer side squares minus the outer diagonal square's (NaN outside)."""
+            u, v = along - c, across - c
+            diagonal = _sample(gray, c - 0.5 * u - 0.5 * v)
+            sides = 0.5 * (_sample(gray, c + 0.5 * u - 0.5 * v) + _sample(gray, c - 0.5 * u + 0.5 * v))
+            return float(sides - diagonal)
+
+        first = contrast(g[0, 0], g[0, 1], g[1, 0])  # > 0 when the right way round
+        last = -contrast(g[-1, -1], g[-1, -2], g[-2, -1])
+        votes = [v for v in (first, last) if np.isfinite(v)]
+        if votes and sum(votes) < 0:
             return corners[::-1].copy()
-        if not np.isfinite(out_v):  # corner square outside the image: use the far corner's outer square
-            cN, cN1, cNc = g[-1, -1], g[-1, -2], g[-2, -1]
-            out_far = _sample(gray, cN + 0.5 * ((cN - cN1) + (cN - cNc)))
-            in_far = _sample(gray, cN + 0.5 * ((cN1 - cN) + (cNc - cN)))
-            # the far outer square has the opposite colour of the near one when (cols + rows) is odd
-            if np.isfinite(out_far) and np.isfinite(in_far) and out_far < in_far:
-                return corners[::-1].copy()
         return corners
 
     # ------------------------------------------------------------------ charuco
@@ -331,7 +340,7 @@ class BoardDetector:
         if ci is None or len(ci) < self.min_corners:
             return None, None, n_markers, extra
         ids = ci.ravel().astype(int)
-        corners = cc.reshape(-1, 2).astype(np.float64)
+        corners = cc.reshape(-1, 2).astype(np.float64) - CHARUCO_OFFSET_PX
         obj = self._obj[ids]
         if np.linalg.matrix_rank(obj[:, :2] - obj[:, :2].mean(axis=0), tol=1e-9) < 2:
             return None, None, n_markers, extra  # all on one line: useless for calibration

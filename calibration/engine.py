@@ -27,6 +27,7 @@ from typing import Any
 import numpy as np
 
 from calibration.boards import Board
+from calibration.bundle import adjust_stereo, stereo_with_bundle
 from calibration.detect import BoardDetector, Detection, Diagnose
 from calibration.intrinsics import (
     IntrinsicsResult,
@@ -168,6 +169,10 @@ class CalibrationResult:
             "world_up": self.world_up,
             "origin": self.origin,
             "refined_jointly": bool(self.stereo.refined),
+            "solver": self.stereo.solver,
+            "adjusted": self.stereo.solver == "bundle adjustment",
+            "solver_note": self.stereo.refine_note,
+            **_sigma_metadata(self.stereo.sigma, names),
         }
 
     def save(self, path: str | os.PathLike) -> CalibrationResult:
@@ -198,7 +203,10 @@ class CalibrationResult:
             "epipolar_error_px": _f(self.stereo.epipolar_px),
             "epipolar_error_all_px": _f(self.stereo.epipolar_all_px),
             "pairs": int(self.stereo.n_pairs),
-            "units": {"lengths": "m", "errors": "px"},
+            "solver": self.stereo.solver,
+            "solver_note": self.stereo.refine_note,
+            "sigma": {k: _f(v) for k, v in self.stereo.sigma.items()},
+            "units": {"lengths": "m", "errors": "px", "sigma": "1-sigma; px, m, deg as named"},
             "intrinsics": [ir.to_json() for ir in self.intrinsics],
             "stereo": self.stereo.to_json(),
             "quality": self.quality.to_json(),
@@ -215,11 +223,44 @@ class CalibrationResult:
             f"Baseline {s.baseline_m:.3f} m, convergence {s.convergence_deg:.1f} deg, "
             f"working distance ~{s.working_distance_m:.2f} m; world: {self.origin} ({self.world_up} up).",
         ]
+        sig = s.sigma
+        if sig:
+            lines.append(
+                f"Solver: {s.solver}; uncertainty (1 sigma): f {sig.get('fx_0', np.nan):.1f} / "
+                f"{sig.get('fx_1', np.nan):.1f} px, baseline {1000 * sig.get('baseline_m', np.nan):.1f} mm, "
+                f"rotation {sig.get('rotation_deg', np.nan):.2f} deg."
+            )
+        if s.bundle is not None:
+            lines.append(s.bundle.note[0].upper() + s.bundle.note[1:] + ".")
         if self.quality.advice:
             lines.append("Advice: " + self.quality.advice)
         if self.path is not None:
             lines.append(f"Saved to {self.path}")
         return "\n".join(lines)
+
+
+def _sigma_metadata(sigma: dict[str, float], names: list[str]) -> dict[str, Any]:
+    """The ``[metadata]`` entries of the saved result's uncertainties (none when they are unknown)."""
+    if not sigma:
+        return {}
+    return {
+        "sigma_f_px": {n: _f(sigma.get(f"fx_{k}", float("nan"))) for k, n in enumerate(names)},
+        "sigma_principal_point_px": {
+            n: _f(float(np.hypot(sigma.get(f"cx_{k}", np.nan), sigma.get(f"cy_{k}", np.nan))))
+            for k, n in enumerate(names)
+        },
+        "sigma_baseline_m": _f(sigma.get("baseline_m", float("nan"))),
+        "sigma_rotation_deg": _f(sigma.get("rotation_deg", float("nan"))),
+    }
+
+
+def _moved(ir: IntrinsicsResult, stereo: StereoResult, k: int) -> IntrinsicsResult:
+    """Camera ``k``'s intrinsics as the final stereo solve left them (with the adjustment's RMS when it ran)."""
+    cam = stereo.group[k].with_pose(np.eye(3), np.zeros(3))
+    res = stereo.bundle.result if stereo.bundle is not None and stereo.bundle.kept else None
+    if res is None or ir.source != "calibrated":
+        return replace(ir, camera=cam)
+    return replace(ir, camera=cam, rms=float(res.rms_per_camera_px[k]), std_fx=stereo.sigma.get(f"fx_{k}", ir.std_fx))
 
 
 def _f(v: float, nd: int = 6) -> float | None:
@@ -563,13 +604,16 @@ class CalibrationSession:
         refine: bool | str = "auto",
         model: str = "auto",
         intrinsics: tuple[IntrinsicsResult, IntrinsicsResult] | None = None,
+        bundle: bool | str = "auto",
     ) -> CalibrationResult:
         """Calibrate both cameras' intrinsics (unless loaded or given), then the stereo extrinsics, then grade.
 
         ``progress(done, STEPS, message)`` (:class:`core.jobs.Progress`, thousandths) is called between steps;
         ``cancel`` (a :class:`core.jobs.CancelToken`, an event or a callable) is checked between steps and raises
         :class:`CalibrationCancelledError`. ``refine``: joint refinement policy
-        (see :func:`calibrate_stereo`). ``intrinsics``: reuse a :meth:`solve_intrinsics` result.
+        (see :func:`calibrate_stereo`). ``intrinsics``: reuse a :meth:`solve_intrinsics` result. ``bundle``:
+        "auto" (bundle-adjust and keep it when held-out pairs agree better: :func:`calibration.bundle.adjust_stereo`),
+        True (keep it regardless) or False (skip it). Known (loaded) intrinsics stay fixed in the adjustment.
         Raises :class:`CalibrationError` with what to do on failure.
         """
         t0 = time.perf_counter()
@@ -601,8 +645,22 @@ class CalibrationSession:
         )
         timings["stereo_s"] = time.perf_counter() - t
         check_cancel(cancel)
-        if stereo.refined:  # the joint refinement also moved the intrinsics: report them as refined
-            intr = [replace(ir, camera=stereo.group[k].with_pose(np.eye(3), np.zeros(3))) for k, ir in enumerate(intr)]
+        if bundle:
+            report_at(progress, 0.85, "bundle adjustment of both cameras and every board pose")
+            t = time.perf_counter()
+            check = adjust_stereo(
+                pairs,
+                (views[0], views[1]),
+                stereo,
+                models=(intr[0].model, intr[1].model),
+                fix_intrinsics=(intr[0].source != "calibrated", intr[1].source != "calibrated"),
+                force=bundle is True,
+            )
+            stereo = stereo_with_bundle(stereo, pairs, check)
+            timings["bundle_s"] = time.perf_counter() - t
+            check_cancel(cancel)
+        if stereo.refined or stereo.solver == "bundle adjustment":  # the intrinsics moved too: report them so
+            intr = [_moved(ir, stereo, k) for k, ir in enumerate(intr)]
         coverage = [ir.coverage if ir.source == "calibrated" else float("nan") for ir in intr]
         if coverage_pairs is not None:
             coverage = [cv if np.isfinite(cv) else cp for cv, cp in zip(coverage, coverage_pairs)]

@@ -7,10 +7,11 @@ solves, grades, and writes the TOML (metres). Every failure is a :class:`~core.e
 whose message says what to do.
 
 Frame synchronisation check (videos): software timestamps of unsynchronised webcams can be off by a
-whole frame (a camera buffering one frame more than the other). With a moving board that shows up as
-a large stereo error, so the stereo pose is also solved with camera 1's frames shifted by up to
-``max_frame_offset`` frames; a shift is adopted only when it lowers the stereo RMS by at least 15 %
-(:func:`calibration.frame_offset.best_frame_offset`; reported as ``info["frame_offset"]``).
+frame or a fraction of one. With a moving board that shows up as pairs that disagree with one rigid rig, so
+the pairs are also scored with camera 1 shifted by up to ``max_frame_offset`` frames in quarter frames (its
+corners interpolated between neighbouring frames); a shift is adopted only when it lowers the bundle-adjusted
+held-out error by at least 15 % (:func:`calibration.frame_offset.best_frame_offset`; reported as
+``info["frame_offset"]`` and ``info["frame_offset_scores_px"]``).
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ import numpy as np
 from calibration.boards import Board
 from calibration.detect import BoardDetector, Detection
 from calibration.engine import STEPS, CalibrationResult, CalibrationSession, check_cancel, report_at
-from calibration.frame_offset import MAX_FRAME_OFFSET, FrameOffset, best_frame_offset
+from calibration.frame_offset import MAX_FRAME_OFFSET, FrameOffset, best_frame_offset, frames_needed, shifted_pairs
 from calibration.intrinsics import IntrinsicsResult, load_intrinsics
 from calibration.io import resolve_board
 from calibration.sources import FrameSource, PairPlan, iter_pairs, open_source, pair_sources
@@ -116,7 +117,7 @@ def _new_session(
         min_views=3,
         min_pairs=3,
         require_novelty=False,
-        duplicate_fraction=0.005,
+        duplicate_fraction=0.001,
         max_motion_px=None,  # frames may be subsampled; the frame-offset check handles sync instead
         thorough=sources[0].kind == "images",
     )
@@ -182,7 +183,7 @@ def _sync_check(
     plan: PairPlan,
     dets: tuple[dict[int, Detection], dict[int, Detection]],
     intr: tuple[IntrinsicsResult, IntrinsicsResult],
-    max_offset: int,
+    max_offset: float,
     progress: Progress | None,
     cancel: CancelLike,
 ) -> FrameOffset:
@@ -203,11 +204,10 @@ def _sync_check(
         kept, det0, detect1, intr[0].camera, intr[1].camera, src1.n_frames, max_offset=max_offset
     )
     if search.offset:
-        report_at(progress, 0.7, f"camera 1's frames are shifted by {search.offset:+d} frame(s): re-pairing")
-        shifted = plan.shifted(search.offset, src1.n_frames)
-        detect1(shifted.idx1.tolist())
-        pairs = [(det0[a], det1[b]) for a, b in zip(shifted.idx0.tolist(), shifted.idx1.tolist()) if a in det0]
-        session.replace_pairs(pairs)
+        report_at(progress, 0.7, f"camera 1's frames are shifted by {search.offset:+g} frame(s): re-pairing")
+        frames = list(zip(plan.idx0.tolist(), plan.idx1.tolist()))
+        detect1(sorted({f for _, b in frames for f in frames_needed(b, search.offset) if 0 <= f < src1.n_frames}))
+        session.replace_pairs([(d0, d1) for _, _, d0, d1 in shifted_pairs(frames, det0, det1, search.offset)])
     return search
 
 
@@ -234,7 +234,7 @@ def _run_info(
         board_found=found,
         median_skew_ms=float(np.median(np.abs(plan_all.skew_s)) * 1000) if len(plan_all) else None,
         frame_offset=search.offset,
-        frame_offset_rms_px={str(k): v for k, v in search.scores.items()},
+        frame_offset_scores_px={f"{k:g}": v for k, v in search.scores.items()},
     )
     if result.board.orientation_ambiguous:
         b = result.board
@@ -261,7 +261,8 @@ def calibrate_from_paths(
     max_views: int = 40,
     max_pairs: int = 40,
     refine: bool | str = "auto",
-    max_frame_offset: int = MAX_FRAME_OFFSET,
+    bundle: bool | str = "auto",
+    max_frame_offset: float = MAX_FRAME_OFFSET,
     allow_different_resolutions: bool = False,
 ) -> CalibrationResult:
     """Calibrate a stereo pair from footage and save it.
@@ -277,6 +278,8 @@ def calibrate_from_paths(
     ``intrinsics``: per camera, None (calibrate it), a calibration TOML (its camera of the same index) or
     ``(toml, camera name or index)``: known intrinsics instead of calibrating them.
     ``floor_frame``: index of a camera-0 frame in which the board lies on the floor -> Z-up floor frame.
+    ``bundle``: the bundle adjustment's policy ("auto": kept when held-out pairs agree better; True; False), see
+    :meth:`~calibration.engine.CalibrationSession.solve`.
     ``max_frame_offset``: largest camera-1 frame shift tried by the synchronisation check (videos; 0: off).
     ``max_scan``: most frame pairs examined (evenly spread); ``max_views``/``max_pairs``: kept per camera /
     as pairs after diversity thinning. Returns a :class:`CalibrationResult` (``.to_json()``, ``.summary()``).
@@ -300,10 +303,14 @@ def calibrate_from_paths(
         if search.offset:
             session.thin(max_views, max_pairs)
     result = session.solve(
-        progress=scaled_progress(progress, 0.75, 0.95, STEPS), cancel=cancel, refine=refine, intrinsics=intr
+        progress=scaled_progress(progress, 0.75, 0.95, STEPS),
+        cancel=cancel,
+        refine=refine,
+        intrinsics=intr,
+        bundle=bundle,
     )
     if floor_frame is not None:
-        result = _with_floor(result, sources, plan_all, floor_frame, search.offset, session)
+        result = _with_floor(result, sources, plan_all, floor_frame, search.frames, session)
     info = _run_info(result, sources, timestamps, (plan_all, plan), found, search)
     info.setdefault("timings", {})["total_s"] = time.perf_counter() - t_start
     result = replace(result, info=info)

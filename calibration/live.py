@@ -343,7 +343,7 @@ class CaptureJob:
     def _open_feed(self, cancel: threading.Event) -> RecordingFeed | DeviceFeed:
         run = self.run
         if run.recordings is not None:
-            return RecordingFeed(run.recordings, self.cam, run.spec.pace, cancel, run.frame_offset)
+            return RecordingFeed(run.recordings, self.cam, run.spec.pace, cancel, int(round(run.frame_offset)))
         return DeviceFeed(run.devices, self.cam)
 
     def _say(self, kind: Notice, text: str = "") -> None:
@@ -562,9 +562,9 @@ class CaptureJob:
         best = search.offset
         self._say(
             Notice.INFO,
-            f"Camera 2's frames were {abs(best)} frame(s) {'late' if best > 0 else 'early'} against camera 1 "
-            f"(the recordings' timestamps are off): the frames were paired again with a {best:+d} frame shift, "
-            f"which makes the pairs agree better ({search.rms(0):.2f} → {search.rms(best):.2f} px).",
+            f"Camera 2's frames were {abs(best):g} frame(s) {'late' if best > 0 else 'early'} against camera 1 "
+            f"(the recordings' timestamps are off): the frames were paired again with a {best:+g} frame shift, "
+            f"which makes the pairs agree better (held-out error {search.rms(0):.2f} → {search.rms(best):.2f} px).",
         )
 
     def _publish_final(self, state: SessionState) -> None:

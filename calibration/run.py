@@ -26,7 +26,7 @@ from calibration.boards import Board
 from calibration.detect import Detection
 from calibration.engine import CalibrationResult, CalibrationSession, report_at
 from calibration.engine import check_cancel as check_solve_cancel
-from calibration.frame_offset import FrameOffset, best_frame_offset
+from calibration.frame_offset import FrameOffset, best_frame_offset, frames_needed, shifted_pairs
 from calibration.intrinsics import IntrinsicsResult, load_intrinsics
 from calibration.rectify import Rectifier
 from calibration.sources import FrameSource, PairPlan, open_source, pair_sources
@@ -227,7 +227,7 @@ class CalibrationRun:
         self.pairs_store: dict[tuple[int, int], StoredPair] = {}
         self.loaded: list[IntrinsicsResult | None] = [None, None]
         self.loaded_from: list[str] = ["", ""]
-        self.frame_offset = 0
+        self.frame_offset: float = 0.0  # camera 2's adopted shift, frames (quarter frames)
         self.played: set[str] = set()
         self.session = self._new_session(recordings.sizes if recordings is not None else None)
 
@@ -271,7 +271,7 @@ class CalibrationRun:
                     new.add_detection(c, v)
             self.session = new
             self.pairs_store.clear()
-            self.frame_offset = 0
+            self.frame_offset = 0.0
             self.played.discard("pairs")
 
     def load_intrinsics(self, cam: int, path: str, camera: str | int) -> IntrinsicsResult:
@@ -357,8 +357,9 @@ class CalibrationRun:
                 self.session.running_rms(c)
 
     def resync(self, cancel: CancelLike = None) -> FrameOffset | None:
-        """Recorded videos: pair every frame again with camera 2 shifted by a frame or two when that makes the
-        kept pairs clearly more consistent (webcam timestamps are often one frame off).
+        """Recorded videos: pair every frame again with camera 2 shifted (by up to two frames, in quarter frames;
+        its corners interpolated) when that makes the kept pairs clearly more consistent (webcam timestamps are often
+        a frame or a fraction of one off).
 
         Uses :func:`calibration.frame_offset.best_frame_offset` with the running (or loaded) intrinsics; the
         session's pairs and the stored images are replaced and :attr:`frame_offset` is set. Returns the search
@@ -376,13 +377,14 @@ class CalibrationRun:
         search = best_frame_offset(kept, dets0, lambda f: self.detect_frames(1, f, cancel), c0, c1, n1)
         if not search.offset:
             return None
-        shifted = rec.plan.shifted(search.offset, n1)
-        frames = list(zip(shifted.idx0.tolist(), shifted.idx1.tolist()))
-        d0 = self.detect_frames(0, sorted({a for a, _ in frames}), cancel)
-        d1 = self.detect_frames(1, sorted({b for _, b in frames}), cancel)
-        index = {(id(d0[a]), id(d1[b])): (a, b) for a, b in frames}
+        plan = list(zip(rec.plan.idx0.tolist(), rec.plan.idx1.tolist()))
+        d0 = self.detect_frames(0, sorted({a for a, _ in plan}), cancel)
+        need = sorted({f for _, b in plan for f in frames_needed(b, search.offset) if 0 <= f < n1})
+        d1 = self.detect_frames(1, need, cancel)
+        shifted = shifted_pairs(plan, d0, d1, search.offset)
+        index = {(id(a_det), id(b_det)): (a, b) for a, b, a_det, b_det in shifted}
         with self.lock:
-            self.session.replace_pairs([(d0[a], d1[b]) for a, b in frames])
+            self.session.replace_pairs([(a_det, b_det) for _, _, a_det, b_det in shifted])
             self.frame_offset = search.offset
             self.pairs_store.clear()
         self._store_images(index)
@@ -399,9 +401,10 @@ class CalibrationRun:
                 want.append(frames)
         imgs0 = dict(rec.sources[0].iter_frames([a for a, _ in want]))
         imgs1 = dict(rec.sources[1].iter_frames([b for _, b in want]))
+        dets = {frames: pair for pair in self.session.pairs() if (frames := index.get((id(pair[0]), id(pair[1]))))}
         for a, b in want:
             if a in imgs0 and b in imgs1:
-                self.store_pair(self.det_cache[(0, a)], self.det_cache[(1, b)], imgs0[a], imgs1[b], (a, b))
+                self.store_pair(*dets[(a, b)], imgs0[a], imgs1[b], (a, b))
 
     def close(self) -> None:
         """Drop cached data (the camera sources belong to the app and are stopped there)."""

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, TypeVar
 
 import cv2
 import numpy as np
@@ -24,7 +25,11 @@ from core.camera import Camera, CameraGroup, convergence_angle_deg, relative_pos
 from core.errors import CalibrationError
 from core.triangulation import triangulate
 
+if TYPE_CHECKING:
+    from calibration.bundle import BundleCheck
+
 MIN_PAIRS = 3
+T = TypeVar("T")
 #: A joint refinement must beat the fixed-intrinsics solution by this factor on held-out pairs.
 _REFINE_GAIN = 0.97
 _CALIB_USE_EXTRINSIC_GUESS = getattr(cv2, "CALIB_USE_EXTRINSIC_GUESS", 1 << 22)
@@ -63,6 +68,25 @@ class StereoResult:
     board_distances_m: np.ndarray = field(default_factory=lambda: np.zeros(0))
     rms_fixed: float = float("nan")
     epipolar_fixed_px: float = float("nan")
+    heldout_group: CameraGroup | None = None
+    """The cameras fitted WITHOUT the held-out pairs, which the held-out figures were measured with."""
+    bundle: BundleCheck | None = None
+    """The bundle adjustment's check (:func:`calibration.bundle.adjust_stereo`): kept or not, why, and the
+    uncertainties of the saved result (None when it did not run)."""
+
+    @property
+    def solver(self) -> str:
+        """What produced the saved cameras: "bundle adjustment", "stereoCalibrate (joint)" or
+        "stereoCalibrate (fixed intrinsics)"."""
+        if self.bundle is not None and self.bundle.kept:
+            return "bundle adjustment"
+        return "stereoCalibrate (joint)" if self.refined else "stereoCalibrate (fixed intrinsics)"
+
+    @property
+    def sigma(self) -> dict[str, float]:
+        """1-sigma uncertainties of the saved result (``fx_0``, ... px; ``baseline_m``; ``rotation_deg``), from
+        the bundle adjustment's Jacobian; empty when it did not run."""
+        return {} if self.bundle is None else dict(self.bundle.sigma)
 
     @property
     def working_distance_m(self) -> float:
@@ -85,6 +109,9 @@ class StereoResult:
             "refine_note": self.refine_note,
             "working_distance_m": r(self.working_distance_m, 3),
             "per_pair_errors_px": [[r(a), r(b)] for a, b in self.per_pair_errors],
+            "solver": self.solver,
+            "sigma": {k: r(v, 6) for k, v in self.sigma.items()},
+            "bundle": None if self.bundle is None else self.bundle.to_json(),
         }
 
 
@@ -175,6 +202,27 @@ def _solve(
     return float(rms), c0, c1, per_view
 
 
+def heldout_indices(n: int, every: int = 5) -> tuple[int, ...]:
+    """The items held out of ``n`` (every ``every``-th, from the ``every``-th; none with fewer than 6 items)."""
+    return tuple(range(every - 1, n, every)) if n >= 6 and every > 1 else ()
+
+
+def split_heldout(items: Sequence[T], every: int = 5) -> tuple[list[T], list[T]]:
+    """``(training, held-out)`` items by :func:`heldout_indices`."""
+    held = set(heldout_indices(len(items), every))
+    return [x for k, x in enumerate(items) if k not in held], [x for k, x in enumerate(items) if k in held]
+
+
+def fixed_intrinsics_pose(pairs: Sequence[tuple[Detection, Detection]], cam0: Camera, cam1: Camera) -> Camera:
+    """Camera 1 posed relative to camera 0 (at the origin) by a fixed-intrinsics stereo solve of ``pairs``."""
+    data = [d for d in _pair_arrays(pairs) if len(d[0]) >= 4]
+    if len(data) < MIN_PAIRS:
+        raise CalibrationError(f"only {len(data)} pair(s) share 4 corners; at least {MIN_PAIRS} are needed.")
+    rms, _, c1, _ = _solve(data, cam0, cam1, joint=False, model_flags=0)
+    _check(rms, cam0, c1)
+    return c1
+
+
 def _epipolar(data: list[tuple[np.ndarray, np.ndarray, np.ndarray]], c0: Camera, c1: Camera) -> float:
     if not data:
         return float("nan")
@@ -243,7 +291,7 @@ def calibrate_stereo(
         )
     data = [data[k] for k in keep]
     n = len(data)
-    heldout = tuple(range(heldout_every - 1, n, heldout_every)) if n >= 6 and heldout_every > 1 else ()
+    heldout = heldout_indices(n, heldout_every)
     train = [d for k, d in enumerate(data) if k not in heldout]
     test = [d for k, d in enumerate(data) if k in heldout] or data
     mflags = _model_flags(*models)
@@ -251,30 +299,7 @@ def calibrate_stereo(
     rms_f, f0, f1, _ = _solve(train, cam0, cam1, joint=False, model_flags=mflags)
     _check(rms_f, f0, f1)
     epi_fixed = _epipolar(test, f0, f1)
-    use_joint = False
-    note = "joint refinement not requested"
-    epi_joint = float("nan")
-    if refine:
-        try:
-            rms_j, j0, j1, _ = _solve(train, f0, f1, joint=True, model_flags=mflags, R0=f1.R, T0=f1.t)
-            _check(rms_j, j0, j1)
-            epi_joint = _epipolar(test, j0, j1)
-        except CalibrationError as exc:
-            note = f"joint refinement failed ({exc}); fixed-intrinsics solution kept"
-        else:
-            gain_ok = np.isfinite(epi_joint) and epi_joint < _REFINE_GAIN * epi_fixed
-            where = "held-out" if heldout else "all (too few pairs to hold some out)"
-            if refine is True or gain_ok:
-                use_joint = True
-                note = (
-                    f"joint refinement kept: epipolar error on {where} pairs {epi_fixed:.3f} -> {epi_joint:.3f} px"
-                    + ("" if gain_ok else " (forced)")
-                )
-            else:
-                note = (
-                    f"joint refinement discarded: epipolar error on {where} pairs {epi_fixed:.3f} -> "
-                    f"{epi_joint:.3f} px (not at least 3% better)"
-                )
+    use_joint, note, epi_joint, joint = _joint_refinement(train, test, f0, f1, mflags, refine, bool(heldout), epi_fixed)
 
     # Final fit on all pairs with the chosen method.
     rms_fixed_all, a0, a1, per_fixed = _solve(data, cam0, cam1, joint=False, model_flags=mflags)
@@ -301,7 +326,42 @@ def calibrate_stereo(
         board_distances_m=distances,
         rms_fixed=rms_fixed_all,
         epipolar_fixed_px=epi_fixed,
+        heldout_group=joint if joint is not None else CameraGroup([f0, f1], origin=c0.name),
     )
+
+
+def _joint_refinement(
+    train: list[tuple[np.ndarray, np.ndarray, np.ndarray]],
+    test: list[tuple[np.ndarray, np.ndarray, np.ndarray]],
+    f0: Camera,
+    f1: Camera,
+    mflags: int,
+    refine: bool | str,
+    heldout: bool,
+    epi_fixed: float,
+) -> tuple[bool, str, float, CameraGroup | None]:
+    """Try the joint refinement from the fixed-intrinsics solution ``f0, f1`` on the training pairs:
+    ``(use it, note, its held-out epipolar error px, its cameras when used)``."""
+    if not refine:
+        return False, "joint refinement not requested", float("nan"), None
+    try:
+        rms_j, j0, j1, _ = _solve(train, f0, f1, joint=True, model_flags=mflags, R0=f1.R, T0=f1.t)
+        _check(rms_j, j0, j1)
+        epi_joint = _epipolar(test, j0, j1)
+    except CalibrationError as exc:
+        return False, f"joint refinement failed ({exc}); fixed-intrinsics solution kept", float("nan"), None
+    gain_ok = np.isfinite(epi_joint) and epi_joint < _REFINE_GAIN * epi_fixed
+    where = "held-out" if heldout else "all (too few pairs to hold some out)"
+    if refine is True or gain_ok:
+        note = f"joint refinement kept: epipolar error on {where} pairs {epi_fixed:.3f} -> {epi_joint:.3f} px" + (
+            "" if gain_ok else " (forced)"
+        )
+        return True, note, epi_joint, CameraGroup([j0, j1], origin=j0.name)
+    note = (
+        f"joint refinement discarded: epipolar error on {where} pairs {epi_fixed:.3f} -> "
+        f"{epi_joint:.3f} px (not at least 3% better)"
+    )
+    return False, note, epi_joint, None
 
 
 def _board_distance(obj: np.ndarray, uv: np.ndarray, cam: Camera) -> float:

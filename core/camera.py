@@ -46,8 +46,12 @@ def matrix_to_rodrigues(R: np.ndarray) -> np.ndarray:
 
 
 def distort_normalized(xy: np.ndarray, dist: np.ndarray) -> np.ndarray:
-    """Apply OpenCV distortion to normalised image points ``(..., 2)`` (dist ``(5,)``)."""
-    k1, k2, p1, p2, k3 = np.asarray(dist, dtype=np.float64)
+    """Apply OpenCV distortion to normalised image points ``(..., 2)``.
+
+    ``dist``: ``(5,)`` = (k1, k2, p1, p2, k3), or ``(..., 5)`` broadcasting against the points' leading axes
+    (one set of terms per point, as a bundle adjustment over several cameras needs).
+    """
+    k1, k2, p1, p2, k3 = np.moveaxis(np.asarray(dist, dtype=np.float64), -1, 0)
     x, y = xy[..., 0], xy[..., 1]
     r2 = x * x + y * y
     radial = 1 + r2 * (k1 + r2 * (k2 + r2 * k3))

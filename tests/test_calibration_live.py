@@ -135,8 +135,10 @@ def test_best_frame_offset_finds_camera_2_one_frame_late(stereo_9x6):
 
     kept = [(i, i) for i in range(n)]  # paired by (wrong) timestamps
     search = best_frame_offset(kept, dets0, detect1, stereo_9x6["cam0"], stereo_9x6["cam1"], n + 1)
-    assert search.offset == 1 and sorted(search.scores) == [-2, -1, 0, 1, 2]
+    # whole frames first, then the quarter frames within one frame of the best of them
+    assert search.offset == 1 and sorted(search.scores) == [-2, -1, 0, 0.25, 0.5, 0.75, 1, 1.25, 1.5, 1.75, 2]
     assert search.rms(1) < 0.85 * search.rms(0) and search.rms(1) < 1.0
+    assert all(search.rms(1) < v for k, v in search.scores.items() if k != 1)
     assert asked == [list(range(n + 1))]  # every needed camera-2 frame once, in order, inside the recording
     in_sync = best_frame_offset(kept, dets0, lambda f: {i: right[i] for i in f if i < n}, *_cams(stereo_9x6), n)
     assert in_sync.offset == 0 and in_sync.rms(0) < 1.0

@@ -186,7 +186,7 @@ def test_wizard_from_the_tab_to_save_with_two_videos(qtbot, app_state, tmp_path,
     wait_capture_done(qtbot, p5)
     st = p5.run().session.state()
     assert st.pairs.views_kept >= 4
-    assert "frame shift" in p5.info_banner.text() and p5.run().frame_offset == 1
+    assert "+0.75 frame shift" in p5.info_banner.text() and p5.run().frame_offset == 0.75
     assert p5.tile_epi.value.text().endswith("px")
     assert wiz.next_button().text() == "Calibrate"
     click_next(qtbot, wiz, PAGE_RESULTS)

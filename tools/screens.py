@@ -58,3 +58,20 @@ def fresh_window(folder: str | Path, size: tuple[int, int]):
     win.resize(*size)
     win.show()
     return win
+
+
+def isolated_app(prefix: str):
+    """A QApplication with the app's theme and an ``AppState`` whose settings (and every QSettings path) live in a
+    new temporary folder, never the user's: ``(app, state, folder)``."""
+    import tempfile
+
+    from app.gui import create_application
+    from app.settings import Settings
+    from app.state import AppState
+
+    tmp = Path(tempfile.mkdtemp(prefix=prefix))
+    for fmt in (QtCore.QSettings.Format.NativeFormat, QtCore.QSettings.Format.IniFormat):
+        for scope in (QtCore.QSettings.Scope.UserScope, QtCore.QSettings.Scope.SystemScope):
+            QtCore.QSettings.setPath(fmt, scope, str(tmp))
+    app = create_application([])
+    return app, AppState(Settings.in_folder(tmp)), tmp

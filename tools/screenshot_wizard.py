@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -30,11 +29,8 @@ from PySide6 import QtCore, QtGui, QtWidgets  # noqa: E402
 from app.calibration.board_dialog import PrintBoardDialog  # noqa: E402
 from app.calibration.tab import CalibrationTab  # noqa: E402
 from app.calibration.wizard import PAGE_BOARD, PAGE_CAM0, PAGE_CAM1, PAGE_RESULTS, PAGE_STEREO  # noqa: E402
-from app.gui import create_application  # noqa: E402
-from app.settings import Settings  # noqa: E402
-from app.state import AppState  # noqa: E402
 from bench.shared import CALISCOPE  # noqa: E402
-from tools.screens import wait  # noqa: E402
+from tools.screens import isolated_app, wait  # noqa: E402
 
 WIZARD_SIZE = (1500, 940)
 
@@ -102,12 +98,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"the Caliscope session is missing ({CALISCOPE}); set CROSSVIEW_SHARED_DATA", file=sys.stderr)
         return 2
 
-    tmp = Path(tempfile.mkdtemp(prefix="crossview_wizard_shots_"))
-    for fmt in (QtCore.QSettings.Format.NativeFormat, QtCore.QSettings.Format.IniFormat):
-        for scope in (QtCore.QSettings.Scope.UserScope, QtCore.QSettings.Scope.SystemScope):
-            QtCore.QSettings.setPath(fmt, scope, str(tmp))
-    app = create_application([])
-    state = AppState(Settings.in_folder(tmp))
+    app, state, tmp = isolated_app("crossview_wizard_shots_")
 
     tab = CalibrationTab(state)
     tab.resize(*WIZARD_SIZE)

@@ -1,5 +1,5 @@
-"""The Calibration tab: the app's stereo calibration (cameras, figures, verdict, frusta in 3D), "Open…" and
-"Calibrate…" (the wizard). Qt only.
+"""The Calibration tab: the app's stereo calibration (cameras, figures, verdict, frusta in 3D), "Open…",
+"From a person…" (no board: :mod:`app.calibration.person_dialog`) and "Calibrate…" (the wizard). Qt only.
 
 The tab shows ``state.calibration`` whenever ``state.calibrationChanged`` says it changed. "Open…" and the
 wizard's Save make a file the app's calibration through ``state.load_calibration``; the tab then emits
@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 from PySide6 import QtCore, QtWidgets
 
+from app.calibration.person_dialog import PersonCalibrationDialog
 from app.calibration.widgets import VERDICTS, Banner, aim_at_rig, clear_grid, figure_label, fmt, level_of, panel
 from app.calibration.wizard import CalibrationWizard
 from app.state import AppState
@@ -42,6 +43,7 @@ class CalibrationTab(QtWidgets.QWidget):
         self.setObjectName("calibrationTab")
         self.state = state
         self._wizard: CalibrationWizard | None = None
+        self._person: PersonCalibrationDialog | None = None
         self.calibration: CalibrationFile | None = None
 
         lay = QtWidgets.QVBoxLayout(self)
@@ -63,6 +65,7 @@ class CalibrationTab(QtWidgets.QWidget):
 
         self.open_button.clicked.connect(lambda: self.open_file())
         self.calibrate_button.clicked.connect(lambda: self.open_wizard())
+        self.person_button.clicked.connect(lambda: self.open_person_dialog())
         state.calibrationChanged.connect(self._on_calibration_changed)
         app = QtWidgets.QApplication.instance()
         if app is not None:  # a safety net: never leave a capture or solve thread running at exit
@@ -84,7 +87,10 @@ class CalibrationTab(QtWidgets.QWidget):
         row.addWidget(title)
         row.addSpacing(8)
         row.addWidget(self.file_label, 1)
+        self.person_button = QtWidgets.QPushButton("From a person…")
+        self.person_button.setToolTip("No board: calibrate from two videos of a person walking around the shared view")
         row.addWidget(self.open_button)
+        row.addWidget(self.person_button)
         row.addWidget(self.calibrate_button)
         return bar
 
@@ -150,6 +156,22 @@ class CalibrationTab(QtWidgets.QWidget):
         wiz.show()
         return wiz
 
+    def open_person_dialog(self) -> PersonCalibrationDialog:
+        """Open (or raise) "Calibrate from a person"; returns it."""
+        if self._person is not None and self._person.isVisible():
+            self._person.raise_()
+            return self._person
+        dlg = PersonCalibrationDialog(self.state, self.window())
+        dlg.setAttribute(QtCore.Qt.WidgetAttribute.WA_DeleteOnClose, True)
+        dlg.presenter.saved.connect(self._on_saved)
+        dlg.destroyed.connect(self._person_gone)
+        self._person = dlg
+        dlg.show()
+        return dlg
+
+    def _person_gone(self, *_args) -> None:
+        self._person = None
+
     def wizard(self) -> CalibrationWizard | None:
         """The open wizard, if any."""
         return self._wizard
@@ -170,6 +192,9 @@ class CalibrationTab(QtWidgets.QWidget):
         if self._wizard is not None:
             self._wizard.stop_all()
             self._wizard.close()
+        if self._person is not None:
+            self._person.presenter.stop()
+            self._person.close()
 
     # ---------------------------------------------------------------- files
     def open_file(self, path: str | None = None) -> str | None:

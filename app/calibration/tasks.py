@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from app.tasks import Task
 from calibration.live import CaptureControl, CaptureJob
+from calibration.person_videos import PersonInputs, run_person_calibration
 from calibration.run import CalibrationRun, solve_run
 
 #: How long stopping a capture waits for its thread, milliseconds.
@@ -41,3 +42,14 @@ def solve_task(run: CalibrationRun) -> Task:
         "Calibrating",
         stop_timeout_ms=SOLVE_STOP_MS,
     )
+
+
+def person_task(inputs: PersonInputs) -> Task:
+    """A task that calibrates from two videos of a person (:func:`calibration.person_videos.run_person_calibration`);
+    each :class:`~calibration.person_videos.CoverageUpdate` arrives as ``posted``, the result as ``succeeded``."""
+
+    def job(progress, cancel):  # noqa: ANN001, ANN202 - the Task contract
+        return run_person_calibration(inputs, progress, cancel, on_coverage=task.post)
+
+    task = Task(job, "calibration-person", "Calibrating from a person", stop_timeout_ms=SOLVE_STOP_MS)
+    return task

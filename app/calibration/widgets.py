@@ -173,6 +173,7 @@ class FrameView(QtWidgets.QWidget):
         self._scale = 1.0
         self._corners: np.ndarray | None = None
         self._corner_colour = PALETTE.qcolor("good")
+        self._bones: np.ndarray | None = None
         self._heat: np.ndarray | None = None
         self._show_heat = True
         self._caption = ""
@@ -193,10 +194,12 @@ class FrameView(QtWidgets.QWidget):
     def image_size(self) -> tuple[int, int]:
         return (0, 0) if self._image is None else (self._image.width(), self._image.height())
 
-    def set_corners(self, corners: np.ndarray | None, colour: str = "good") -> None:
-        """Show ``corners`` ``(N, 2)`` full-resolution px in the palette colour ``colour``."""
+    def set_corners(self, corners: np.ndarray | None, colour: str = "good", bones: np.ndarray | None = None) -> None:
+        """Show ``corners`` ``(N, 2)`` full-resolution px (NaN: not shown) in the palette colour ``colour``, outlined
+        by their convex hull, or, with ``bones`` ``(B, 2)`` index pairs, joined as a skeleton."""
         self._corners = None if corners is None or not len(corners) else np.asarray(corners, float)
         self._corner_colour = PALETTE.qcolor(colour)
+        self._bones = None if bones is None else np.asarray(bones, int)
         self.update()
 
     def corners(self) -> np.ndarray | None:
@@ -301,10 +304,17 @@ class FrameView(QtWidgets.QWidget):
     def _paint_corners(self, p: QtGui.QPainter, pts: np.ndarray, r: QtCore.QRectF) -> None:
         """The corners ``(N, 2)`` (widget px) as dots, and their convex hull."""
         rad = max(2.5, min(6.0, r.width() / 220))
+        if self._bones is not None:
+            p.setPen(QtGui.QPen(self._corner_colour, 2))
+            for a, b in self._bones:
+                if np.isfinite(pts[[a, b]]).all():
+                    p.drawLine(QtCore.QPointF(*pts[a]), QtCore.QPointF(*pts[b]))
         p.setPen(QtGui.QPen(PALETTE.qcolor("corner_outline", 200 / 255), 1.2))
         p.setBrush(self._corner_colour)
-        for x, y in pts:
+        for x, y in pts[np.isfinite(pts).all(axis=1)]:
             p.drawEllipse(QtCore.QPointF(x, y), rad, rad)
+        if self._bones is not None:
+            return
         hull = cv2.convexHull(pts.astype(np.float32)).reshape(-1, 2) if len(pts) >= 3 else pts
         poly = QtGui.QPolygonF([QtCore.QPointF(float(x), float(y)) for x, y in hull])
         p.setBrush(QtCore.Qt.BrushStyle.NoBrush)

@@ -300,9 +300,10 @@ class ResultsPage(WizardPage):
             f"Stereo RMS {s.rms:.2f} px · epipolar error {s.epipolar_px:.2f} px (held-out) · baseline "
             f"{s.baseline_m:.3f} m · {s.n_pairs} pairs"
         )
-        self.advice_label.setText(
-            ("Advice: " + user_text(result.advice)) if result.advice else "Nothing to improve: well done."
-        )
+        advice = ("Advice: " + user_text(result.advice)) if result.advice else "Nothing to improve: well done."
+        if s.bundle is not None:
+            advice += "\n" + s.bundle.note[0].upper() + s.bundle.note[1:] + "."
+        self.advice_label.setText(advice)
         self._fill_figures(result)
         self._show_3d(result)
 
@@ -317,16 +318,24 @@ class ResultsPage(WizardPage):
             name = ir.camera.name
             src = "loaded" if ir.source != "calibrated" else name
             rows.append((f"Camera {k + 1} RMS ({src})", fmt(ir.rms, 3, " px"), levels.get(f"{name}_rms_px")))
+        sig = s.sigma
         rows += [
             ("Epipolar error (held-out)", fmt(s.epipolar_px, 3, " px"), None),
-            ("Baseline", fmt(s.baseline_m, 3, " m"), levels.get("baseline_ratio")),
+            ("Solver", "bundle adjustment" if s.solver == "bundle adjustment" else "stereo solve", None),
+            (
+                "Baseline",
+                fmt(s.baseline_m, 3, " m") + _pm(sig.get("baseline_m"), 1000, " mm"),
+                levels.get("baseline_ratio"),
+            ),
+            ("Rotation uncertainty", _pm(sig.get("rotation_deg"), 1, "°", 2).strip() or "—", None),
             ("Convergence", fmt(s.convergence_deg, 1, "°"), None),
             ("Working distance", fmt(s.working_distance_m, 2, " m"), None),
             ("Pairs", f"{s.n_pairs}" + (f" ({len(s.heldout)} held out)" if s.heldout else ""), levels.get("pairs")),
         ]
         for k, ir in enumerate(result.intrinsics):
             K = ir.camera.K
-            rows.append((f"Camera {k + 1} focal fx / fy", f"{K[0, 0]:.0f} / {K[1, 1]:.0f} px", None))
+            f_sigma = _pm(sig.get(f"fx_{k}"), 1, " px")
+            rows.append((f"Camera {k + 1} focal fx / fy", f"{K[0, 0]:.0f} / {K[1, 1]:.0f}{f_sigma or ' px'}", None))
         rows.append(("World", f"{result.origin} ({result.world_up} up)", None))
         for r, (name, value, level) in enumerate(rows):
             a = make_label(name, "muted")
@@ -547,3 +556,10 @@ class ResultsPage(WizardPage):
         if self.saved_path is None:
             return self.save() is not None
         return True
+
+
+def _pm(sigma: float | None, scale: float, unit: str, digits: int = 1) -> str:
+    """`` ± sigma`` in ``unit`` (``sigma * scale``), or "" when it is unknown."""
+    if sigma is None or not np.isfinite(sigma):
+        return ""
+    return f" ± {sigma * scale:.{digits}f}{unit}"
