@@ -36,8 +36,10 @@ def _look_at(name: str, centre: np.ndarray, target: np.ndarray, f: float, size=(
 @pytest.fixture(scope="module")
 def walk() -> dict:
     """A real walk (CMU 02_01, every 4th frame: 30 fps) across the view and back, seen by two cameras 3.5 m apart
-    5 m away; 2D with 3 px noise, 2 % gross errors and the whole body mirrored in camera 2 for 15-frame runs."""
+    5 m away; 2D with 3 px noise (``kp``) or MediaPipe's measured noise (``kp_mediapipe``), 2 % gross errors more,
+    and the whole body mirrored in camera 2 for 15-frame runs."""
     from models.mocap import load_motion
+    from models.synthetic import NoiseConfig, mediapipe_offsets
 
     motion = load_motion(need(CMU_WALK))
     one = motion.joints[::4]
@@ -54,18 +56,28 @@ def walk() -> dict:
         ]
     )
     rng = np.random.default_rng(0)
-    kp = np.zeros((2, len(joints), 17, 3))
-    for v, cam in enumerate(rig):
-        uv = cam.project(joints) + rng.normal(0, 3.0, joints.shape[:2] + (2,))
-        gross = rng.random(joints.shape[:2]) < 0.02
-        uv[gross] += rng.normal(0, 40.0, (int(gross.sum()), 2))
-        kp[v, ..., :2] = uv
-        kp[v, ..., 2] = 0.9
     swapped = np.zeros(len(joints), bool)
     for start in range(10, len(joints) - 15, 70):
         swapped[start : start + 15] = True
-    kp[1, swapped] = kp[1, swapped][:, skeleton.MIRROR]
-    return {"rig": rig, "joints": joints, "kp": kp, "swapped": swapped}
+    out = {"rig": rig, "joints": joints, "swapped": swapped}
+    for kind in ("iid", "mediapipe"):
+        kp = np.zeros((2, len(joints), 17, 3))
+        for v, cam in enumerate(rig):
+            if kind == "iid":
+                noise = rng.normal(0, 3.0, joints.shape[:2] + (2,))
+            else:
+                # MediaPipe's 2D error as measured on real footage (detector_noise.md): a constant per-view bias per
+                # joint and heavy-tailed fluctuations correlated in time, in metres at the joint -> pixels at its depth
+                offsets_m, _ = mediapipe_offsets(rng, len(joints), 30.0, NoiseConfig.mediapipe())
+                noise = offsets_m * (cam.K[0, 0] / cam.world_to_camera(joints)[..., 2])[..., None]
+            uv = cam.project(joints) + noise
+            gross = rng.random(joints.shape[:2]) < 0.02
+            uv[gross] += rng.normal(0, 40.0, (int(gross.sum()), 2))
+            kp[v, ..., :2] = uv
+            kp[v, ..., 2] = 0.9
+        kp[1, swapped] = kp[1, swapped][:, skeleton.MIRROR]
+        out["kp" if kind == "iid" else "kp_mediapipe"] = kp
+    return out
 
 
 def test_a_walk_calibrates_the_rig_it_was_seen_by(walk):
@@ -95,6 +107,16 @@ def test_a_walk_calibrates_the_rig_it_was_seen_by(walk):
     by_distance = calibrate_from_keypoints(walk["kp"], rig[0], rig[1], distance_m=float(true_baseline))
     assert by_distance.baseline_m == pytest.approx(true_baseline, rel=1e-6)
     assert abs(by_distance.height_m / height - 1) < 0.03
+
+
+def test_a_walk_with_mediapipe_like_noise_meets_the_goals(walk):
+    """MediaPipe's measured error (per-view biases, heavy tails): within the issue's goals (2 degrees; the baseline is
+    looser here than on the real take, 5.3 % against 0.4-1.2 %: the biases inflate the measured bones)."""
+    rig = walk["rig"]
+    res = calibrate_from_keypoints(walk["kp_mediapipe"], rig[0], rig[1], height_m=standing_height(walk["joints"]))
+    angle, _ = relative_pose_error(res.group, rig)
+    true_baseline = np.linalg.norm(rig[1].center - rig[0].center)
+    assert angle < 2.0 and abs(res.baseline_m / true_baseline - 1) < 0.07, (angle, res.baseline_m / true_baseline)
 
 
 def test_a_field_of_view_prior_is_refined(walk):

@@ -86,3 +86,20 @@ def test_the_presenter_says_what_is_missing(qtbot, app_state, tmp_path):
     assert "does not exist" in messages[-1]
     assert presenter.save(str(tmp_path / "out.toml")) is None and "Nothing to save" in messages[-1]
     assert presenter.state is PersonState.IDLE
+
+
+def test_the_wizard_offers_calibration_from_a_person(qtbot, app_state):
+    """The wizard's first page: "No board? Calibrate from a person…" opens the dialog over the wizard, whose saved
+    calibration the wizard reports as its own."""
+    tab = CalibrationTab(app_state)
+    qtbot.addWidget(tab)
+    wiz = tab.open_wizard()
+    qtbot.mouseClick(wiz.inputs_page.person_button, LEFT)
+    dlg = wiz.person_dialog
+    assert dlg is not None and dlg.isVisible() and dlg.parent() is wiz
+    saved = []
+    wiz.calibrationSaved.connect(saved.append)
+    dlg.presenter.saved.emit("/tmp/x.toml")
+    assert saved == ["/tmp/x.toml"]
+    wiz.stop_all()
+    wiz.close()

@@ -42,6 +42,7 @@ from app.calibration.pages.inputs import InputsPage
 from app.calibration.pages.intrinsics import IntrinsicsPage
 from app.calibration.pages.results import ResultsPage
 from app.calibration.pages.stereo import StereoPage
+from app.calibration.person_dialog import PersonCalibrationDialog
 from app.calibration.presenter import CalibrationPresenter, CameraFactory, DeviceLister
 from app.state import AppState
 from app.tasks import Task
@@ -136,11 +137,22 @@ class CalibrationWizard(QtWidgets.QWizard):
         ):
             self.setPage(pid, page)
         self.results_page.redoRequested.connect(self.go_to)
+        self.person_dialog: PersonCalibrationDialog | None = None
+        self.inputs_page.personRequested.connect(self.open_person_dialog)
         self.steps = StepsPanel()
         self.setSideWidget(self.steps)
         self.currentIdChanged.connect(self._page_changed)
         self.resize(1440, 900)
         self._restore()
+
+    def open_person_dialog(self) -> PersonCalibrationDialog:
+        """ "Calibrate from a person" (no board), over the wizard; its saved calibration is the wizard's."""
+        if self.person_dialog is None:
+            self.person_dialog = PersonCalibrationDialog(self.state, self)
+            self.person_dialog.presenter.saved.connect(self.calibrationSaved)
+        self.person_dialog.show()
+        self.person_dialog.raise_()
+        return self.person_dialog
 
     @property
     def run(self):
@@ -199,6 +211,8 @@ class CalibrationWizard(QtWidgets.QWizard):
         self._stopped = True
         self.inputs_page.left()
         self.presenter.stop_all()
+        if self.person_dialog is not None:
+            self.person_dialog.presenter.stop()
 
     def stop(self) -> None:
         self.stop_all()

@@ -23,7 +23,10 @@ RESOLUTIONS = ((640, 480), (800, 600), (1280, 720), (1920, 1080))
 
 
 class InputsPage(WizardPage):
-    """Page 1: two cameras (live previews), two videos, or two photo folders."""
+    """Page 1: two cameras (live previews), two videos, or two photo folders; or, with no board, the way to
+    "Calibrate from a person" (``personRequested``)."""
+
+    personRequested = QtCore.Signal()
 
     def __init__(self, presenter: CalibrationPresenter) -> None:
         super().__init__(
@@ -57,6 +60,12 @@ class InputsPage(WizardPage):
             modes.addWidget(r)
             modes.addSpacing(18)
         modes.addStretch(1)
+        self.person_button = QtWidgets.QPushButton("No board? Calibrate from a person…")
+        self.person_button.setToolTip(
+            "Two videos of one person walking around the shared view give the cameras' pose: no board to print"
+        )
+        self.person_button.clicked.connect(self.personRequested)
+        modes.addWidget(self.person_button)
         lay.addLayout(modes)
         self.stack = QtWidgets.QStackedWidget()
         self.stack.addWidget(self._build_cameras())
