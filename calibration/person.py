@@ -316,17 +316,25 @@ def _floor_frame(points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return R_wn, -R_wn @ origin
 
 
-def _grade(rms: float, frames: int, coverage: tuple[float, float], sigma: dict[str, float]) -> tuple[str, str]:
-    """A verdict and one advice line."""
+def _grade(
+    rms: float, frames: int, coverage: tuple[float, float], sigma: dict[str, float], focal_spread: float = 0.0
+) -> tuple[str, str]:
+    """A verdict and one advice line. ``focal_spread``: the focal lengths' relative 1-sigma when they were estimated
+    (0 when the lenses were given)."""
     cov = min(coverage)
     rot = sigma.get("rotation_deg", np.nan)
-    if frames < MIN_FRAMES * 2 or cov < 0.2 or not np.isfinite(rot) or rot > 2.0 or rms > 12:
+    if frames < MIN_FRAMES * 2 or cov < 0.2 or not np.isfinite(rot) or rot > 2.0 or rms > 12 or focal_spread > 0.05:
         level = "poor"
-    elif cov < 0.35 or rot > 0.7 or rms > 6:
+    elif cov < 0.35 or rot > 0.7 or rms > 6 or focal_spread > 0.02:
         level = "usable"
     else:
         level = "good"
-    if cov < 0.35:
+    if focal_spread > 0.02:
+        advice = (
+            f"The lenses' focal lengths are uncertain here (± {100 * focal_spread:.0f} %): calibrate each lens "
+            "once with a board (or give a lens calibration file), or walk longer, nearer and farther."
+        )
+    elif cov < 0.35:
         advice = (
             "Walk to the left and right edges, and nearer and farther from the cameras, so both views see you "
             "everywhere."
@@ -409,7 +417,8 @@ def calibrate_from_keypoints(
     group = group.transformed(R_wn, t_wn, origin=None)
     coverage = (_coverage(uv[0], cam0.size), _coverage(uv[1], cam1.size))
     sigma = dict(sigma, baseline_fraction=_baseline_fraction(sigma, height_m is not None, tri))
-    verdict, advice = _grade(rms, int(frames_ok.sum()), coverage, sigma)
+    focal_spread = max(sigma["f_0"] / c0.K[0, 0], sigma["f_1"] / c1.K[0, 0]) if refine_focal else 0.0
+    verdict, advice = _grade(rms, int(frames_ok.sum()), coverage, sigma, focal_spread)
     return PersonCalibration(
         group=group,
         frames=int(frames_ok.sum()),
