@@ -429,6 +429,55 @@ def _run_train(args: argparse.Namespace) -> int:
     return 0
 
 
+# --------------------------------------------------------------------------- stream
+def _add_stream(p: argparse.ArgumentParser) -> None:
+    p.add_argument("session", type=Path, help="processed session folder (poses3d.npz)")
+    p.add_argument("--vmc", metavar="HOST:PORT", help="send VMC over OSC/UDP (VSeeFace, EVMC4U, VMC4B; port 39539)")
+    p.add_argument(
+        "--json-udp", metavar="HOST:PORT", help="send one JSON line per frame over UDP (schema crossview.pose/1)"
+    )
+    p.add_argument("--fps", type=float, default=30.0, help="most frames per second to send (default 30)")
+    p.add_argument("--loop", action="store_true", help="replay the take again and again until Ctrl+C")
+    p.add_argument("--which", choices=("raw", "refined"), help="which 3D (default: refined when available)")
+    p.add_argument("--person", type=int, help="a track id whose own 3D `process --person` wrote (default: followed)")
+    p.add_argument("--json", action="store_true", help="print a JSON summary")
+
+
+def _run_stream(args: argparse.Namespace) -> int:
+    from core.errors import InputError
+    from core.stream.replay import stream_session
+
+    if not args.vmc and not args.json_udp:
+        raise InputError("nothing to stream to: give --vmc HOST:PORT and/or --json-udp HOST:PORT.")
+    if not args.json:
+        to = ", ".join(x for x in (args.vmc and f"VMC {args.vmc}", args.json_udp and f"JSON {args.json_udp}") if x)
+        print(f"streaming {args.session} to {to} at up to {args.fps:g} fps" + (" (Ctrl+C stops)" if args.loop else ""))
+    try:
+        summary = stream_session(
+            args.session,
+            vmc=args.vmc,
+            json_udp=args.json_udp,
+            fps=args.fps,
+            loop=args.loop,
+            which=args.which,
+            person=args.person,
+            on_loop=None if args.json else (lambda n: print(f"  loop {n} done", flush=True)),
+        )
+    except KeyboardInterrupt:
+        print("stopped", file=sys.stderr)
+        return 0
+    if args.json:
+        _print_json(summary.to_dict())
+    else:
+        st = summary.stats
+        print(
+            f"sent {st.sent} frames ({summary.which}) in {summary.seconds:.1f} s, {st.dropped} dropped, "
+            f"{st.send_errors} not delivered{f' ({st.last_error})' if st.last_error else ''}; "
+            f"{st.cost_us:.0f} us per frame"
+        )
+    return 0
+
+
 #: name -> (help, add_arguments, handler)
 COMMANDS: dict[str, tuple[str, Callable[[argparse.ArgumentParser], None], Handler]] = {
     "triangulate": (
@@ -448,6 +497,11 @@ COMMANDS: dict[str, tuple[str, Callable[[argparse.ArgumentParser], None], Handle
         "fine-tune CV-UGCN on recorded sessions with weak supervision (no 3D ground truth)",
         _add_train,
         _run_train,
+    ),
+    "stream": (
+        "replay a processed session as a live stream: VMC over OSC and/or JSON over UDP",
+        _add_stream,
+        _run_stream,
     ),
     "print-board": (
         "write a calibration board as a PDF/PNG sheet at true physical size",

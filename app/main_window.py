@@ -63,6 +63,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self._build_status_bar()
         state.calibrationChanged.connect(self._on_calibration)
         state.message.connect(self.show_message)
+        state.statusField.connect(self.set_status_field)
         state.model.failed.connect(lambda text: self.show_message(text, 10000))
         self.resize(1280, 800)
         self.restore_settings()
@@ -170,6 +171,7 @@ class MainWindow(QtWidgets.QMainWindow):
             self._status_fields[key] = label
             self.statusBar().addPermanentWidget(label)
         label.setText(text)
+        label.setVisible(bool(text))
         return label
 
     def status_field(self, key: str) -> str:

@@ -190,6 +190,12 @@ class Settings:
     live_videos = _StrList("live/videos", [])
     live_camera0 = _OptInt("live/camera0", None)
     live_camera1 = _OptInt("live/camera1", None)
+    stream_protocol = _Str("stream/protocol", "vmc")
+    stream_host = _Str("stream/host", "127.0.0.1")
+    stream_vmc_port = _Int("stream/vmc_port", 39539)
+    stream_json_port = _Int("stream/json_port", 39540)
+    stream_fps = _Int("stream/fps", 30)
+    stream_source = _Str("stream/source", "smoothed")
     detector = _Str("detection/detector", "multi")
     """The 2D detector backend: "multi" (several people) or "single" (core.detection.DetectorKind)."""
 

@@ -114,6 +114,8 @@ class AppState(QtCore.QObject):
     sessionRecorded = QtCore.Signal(str)
     #: a short message for the status bar, and how long to show it (ms)
     message = QtCore.Signal(str, int)
+    #: a permanent status-bar field (key, text; empty text hides it), e.g. the stream's status
+    statusField = QtCore.Signal(str, str)
 
     def __init__(
         self,
@@ -131,6 +133,10 @@ class AppState(QtCore.QObject):
     def say(self, text: str, timeout_ms: int = 5000) -> None:
         """Show ``text`` in the window's status bar for ``timeout_ms``."""
         self.message.emit(str(text), int(timeout_ms))
+
+    def set_status(self, key: str, text: str) -> None:
+        """Show ``text`` in the status bar's permanent field ``key`` until changed ("" hides it)."""
+        self.statusField.emit(str(key), str(text))
 
     # --- calibration --------------------------------------------------------------------------------------------
     @property

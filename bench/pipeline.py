@@ -198,12 +198,18 @@ def run_baseline() -> dict:
     return {"pairs": n, "wall_s": wall, "pairs_per_second": n / wall, "detect_ms_per_frame": _summary(detect_ms)}
 
 
-def run_paced(seconds: float, refine: RefineHook | None) -> dict:
+def run_paced(seconds: float, refine: RefineHook | None, stream: bool = False) -> dict:
+    """The live run; ``stream``: with a VMC + JSON stream attached (to a closed local port: UDP, nobody listens)."""
     files = demo_files()
     cal = load_calibration(files.calibration, cameras=list(files.cameras))
     pipe = LivePipeline(demo_sources(loop=True), cal.group, refine_hook=refine, detector_factory=DETECTOR[0])
     results = []
     pipe.subscribe(lambda r: results.append(_light(r)))
+    live_stream = None
+    if stream:
+        from core.stream.live import LiveStream, StreamConfig
+
+        live_stream = LiveStream(StreamConfig(protocol="both", vmc_port=9, json_port=9, source="smoothed"), pipe, "+z")
     pipe.start()
     warm = 1.0
     time.sleep(warm)  # the benchmark measures a live run in real time
@@ -214,7 +220,21 @@ def run_paced(seconds: float, refine: RefineHook | None) -> dict:
     done = results[n0:]
     ok = pipe.stop()
     lat = [r.times.latency_ms for r in done]
+    extra = {}
+    if live_stream is not None:
+        st = live_stream.stop()
+        extra = {
+            "stream": {
+                "pushed": st.pushed,
+                "rate_skipped": st.rate_skipped,
+                "no_pose": st.no_pose,
+                "sent": st.sent,
+                "dropped": st.dropped,
+                "sender_cpu_us_per_frame": st.cost_us,
+            }
+        }
     return {
+        **extra,
         "seconds": seconds,
         "camera_fps": list(stats.camera_fps),
         "paired_fps": (stats.pairs - stats0.pairs) / seconds,
@@ -235,13 +255,26 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--seconds", type=float, default=6.0, help="length of the paced live run")
     parser.add_argument("--no-refine", action="store_true", help="run without the refinement hook")
     parser.add_argument("--detector", default=str(DEFAULT_DETECTOR), help="2D backend: multi or single")
+    parser.add_argument("--stream", action="store_true", help="also a paced run with a VMC + JSON stream attached")
     args = parser.parse_args(argv)
     DETECTOR[0] = detector_factory(args.detector)
     refine, refine_label = (None, "disabled") if args.no_refine else _refine_hook()
     fast = run_fast(refine)
     base = run_baseline()
     paced = run_paced(args.seconds, refine)
+    streamed = run_paced(args.seconds, refine, stream=True) if args.stream else None
+    extra = {}
+    if streamed is not None:
+        extra["paced_streaming"] = streamed
+        extra["streaming_effect"] = {
+            "processed_fps": [paced["processed_fps"], streamed["processed_fps"]],
+            "latency_ms_median": [paced["latency_ms"]["median"], streamed["latency_ms"]["median"]],
+            "sender_fraction_of_one_detection": streamed["stream"]["sender_cpu_us_per_frame"]
+            / 1000
+            / base["detect_ms_per_frame"]["median"],
+        }
     return {
+        **extra,
         "data": "demo pair: Pose2Sim balancing cam01 + cam04, 1080x1920, 60 fps, 100 frames",
         "cpu_count": os.cpu_count(),
         "refinement": refine_label,

@@ -292,6 +292,7 @@ class PairProcessor:
         self._boxes: list[tuple[float, float, float, float] | None] = [None, None]
         self._sizes: list[tuple[int, int]] | None = None
         self._swaps: tuple[int, CameraGroup, LeftRightTracker] | None = None  # (followed track, cameras, tracker)
+        self._take = 0  # the sources' Frame.take: when it changes (a looping video rewound) tracks restart
         #: The followed pair's triangulation under every labelling, from the association (None: not matched).
         self.chosen_geometry: PairGeometry | None = None
         factory = detector_factory or make_detector_factory(DEFAULT_DETECTOR)
@@ -353,6 +354,11 @@ class PairProcessor:
             detect_wall_ms=detect_wall,
         )
         t0, c0 = time.perf_counter(), time.thread_time()
+        take = max(f.take for f in frames)
+        if take != self._take:  # the scene jumped (a looping file rewound): nobody is where they were
+            self._take = take
+            self.tracker.reset()
+            self._swaps = None
         people, chosen, why = self._choose_person([r[0] for r in results], [r[1] for r in results], pair.t_ns / 1e9)
         empty = np.full(skeleton.NUM_JOINTS, np.nan)
         kp = chosen if chosen is not None else np.stack([Detection.empty().keypoints] * 2)  # (2, 17, 3)

@@ -340,8 +340,9 @@ def test_video_file_as_fast_as_possible_uses_the_file_timeline_and_loops():
     assert idx[:105] == list(range(105))  # indices continue across the loop
     t = np.array([f.t_ns for f in got[:105]]) - got[0].t_ns
     assert np.array_equal(t, np.round(np.arange(105) * 1e9 / 60).astype(np.int64))
-    # frame 100 is frame 0 again
+    # frame 100 is frame 0 again, and says the timeline restarted (trackers start afresh)
     assert np.array_equal(got[100].image, got[0].image)
+    assert [f.take for f in got[:105]] == [0] * 100 + [1] * 5
 
 
 def test_video_file_errors(tmp_path):

@@ -351,3 +351,37 @@ def _wait(cond, timeout: float = 20.0) -> None:
             return
         deadline.wait(0.02)
     raise AssertionError("condition not met in time")
+
+
+class _TeleportDetector(FakeDetector):
+    """The person jumps 0.8 m further away from frame 10 on (a looping video rewinding to another place)."""
+
+    def detect(self, image: np.ndarray, offset=(0.0, 0.0)) -> Detection:
+        k = int(image[0, 0, 0]) + 256 * int(image[0, 0, 1])
+        pts = _truth(k) + (np.array([0.0, 0.0, 0.8]) if k >= 10 else 0.0)
+        kp = np.concatenate([self.cam.project(pts), np.full((17, 1), 0.9)], axis=1)
+        return Detection(keypoints=kp, found=True)
+
+
+@pytest.mark.parametrize("rewound", [True, False])
+def test_a_rewound_video_restarts_the_tracks_so_the_3d_goes_on(rewound):
+    import dataclasses
+
+    from core.sync import FramePair
+
+    group = _rig()
+    made = iter([_TeleportDetector(group[0]), _TeleportDetector(group[1])])
+    proc = PairProcessor(group, detector_factory=lambda: next(made))
+    statuses = []
+    try:
+        streams = [cam.generate(n=20) for cam in _sources(20)]
+        for k, frames in enumerate(zip(*streams, strict=True)):
+            if rewound and k >= 10:  # the sources say their timeline restarted
+                frames = tuple(dataclasses.replace(f, take=1) for f in frames)
+            statuses.append(proc.process(FramePair(k, frames, 0.0, int(k * 1e9 / 30))).status)
+    finally:
+        proc.close()
+    if rewound:
+        assert statuses == ["ok"] * 20
+    else:  # without the restart the followed track is kept for its memory, away from where the person now is
+        assert statuses[:10] == ["ok"] * 10 and statuses[10] == "one_view"

@@ -22,6 +22,7 @@ from app.live.bridge import DISPLAY_HZ
 from app.live.panels import CamerasPanel, StatsBar, ThreeDPanel, Toolbar
 from app.live.presenter import LivePresenter, LiveState, LiveStats, display_world_up
 from app.live.record_view import RecordControls
+from app.live.stream_view import StreamControls
 from app.state import AppState
 from app.theme import set_style_property
 from app.widgets.camera_view import person_box
@@ -118,6 +119,9 @@ class LiveTab(QtWidgets.QWidget):
         #: Record button (records the running capture into a session; see app/live/record.py)
         self.record_controls = RecordControls(self.presenter, self.app_state, self, recorder_kwargs)
         self.toolbar.extra_controls.addWidget(self.record_controls)
+        #: Stream toggle and settings (VMC / JSON to other apps; see app/live/stream.py)
+        self.stream_controls = StreamControls(self.presenter, self.app_state, self)
+        self.toolbar.extra_controls.addWidget(self.stream_controls)
         self.cameras = CamerasPanel()
         self.three_d = ThreeDPanel()
         splitter = QtWidgets.QSplitter(QtCore.Qt.Orientation.Horizontal)
@@ -227,6 +231,7 @@ class LiveTab(QtWidgets.QWidget):
         """Stop capture and every thread it started; returns when they have stopped (used when closing)."""
         self._display_timer.stop()
         self.record_controls.stop()  # finalise a recording before its capture stops
+        self.stream_controls.stop()
         self.presenter.stop(wait=True)
 
     def set_calibration(self, calib: CalibrationFile) -> None:

@@ -132,6 +132,8 @@ class CameraSource(ABC):
         self._last_t: int | None = None
         self._last_emit: int | None = None
         self._next_index = 0
+        #: restarts of the timeline (a looping file's rewinds), stamped on every frame as ``Frame.take``
+        self._take = 0
         self.callback_errors = 0
 
     # ----- public API ------------------------------------------------------------------------------
@@ -336,7 +338,9 @@ class CameraSource(ABC):
         if index is None:
             index = self._next_index
         self._next_index = index + 1
-        frame = Frame(camera=self.name, index=int(index), t_ns=int(t_ns), image=image, exact_index=exact)
+        frame = Frame(
+            camera=self.name, index=int(index), t_ns=int(t_ns), image=image, exact_index=exact, take=self._take
+        )
         now = self.clock.now_ns()
         with self._cond:
             self._ring.append(frame)

@@ -25,7 +25,9 @@ class Frame:
     camera itself dropped, where the source knows them); ``t_ns``: capture time, integer nanoseconds of
     the source clock, taken at ``grab()``; ``image``: ``(H, W, 3)`` BGR ``uint8``; ``exact_index``: True
     when the index is the source's own frame number (files, replays, the simulator), so that only index
-    gaps mean dropped frames; False for devices, whose frames are numbered as they arrive.
+    gaps mean dropped frames; False for devices, whose frames are numbered as they arrive. ``take``: how many
+    times the source's timeline restarted (a looping file's rewinds): a change means the scene jumped, so whoever
+    tracks people over time starts afresh.
     """
 
     camera: str
@@ -33,6 +35,7 @@ class Frame:
     t_ns: int
     image: np.ndarray
     exact_index: bool = False
+    take: int = 0
 
 
 class SourceState(enum.Enum):

@@ -100,6 +100,7 @@ class VideoFileSource(CameraSource):
         if not self.loop:
             return False
         self._cap.set(cv2.CAP_PROP_POS_FRAMES, 0)
+        self._take += 1  # the scene jumps back to the start: trackers restart
         return bool(self._cap.grab())
 
     def _read(self) -> tuple[int, np.ndarray, int | None] | None:

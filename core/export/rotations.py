@@ -1,4 +1,5 @@
-"""Batched rotation helpers of the BVH solve: Euler angles, unit vectors, least-angle swings, Kabsch fits.
+"""Batched rotation helpers of the retargeting: Euler angles, quaternions, unit vectors, least-angle swings, Kabsch
+fits.
 
 Shapes are in each docstring; angles in radians. Everything is vectorised over the leading dimensions.
 """
@@ -34,7 +35,14 @@ def swing(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     Anti-parallel pairs turn by 180 degrees about an axis perpendicular to ``a``.
     """
     a, b = np.broadcast_arrays(a, b)
-    v = np.cross(a, b)
+    v = np.stack(
+        [
+            a[..., 1] * b[..., 2] - a[..., 2] * b[..., 1],
+            a[..., 2] * b[..., 0] - a[..., 0] * b[..., 2],
+            a[..., 0] * b[..., 1] - a[..., 1] * b[..., 0],
+        ],
+        axis=-1,
+    )
     c = np.sum(a * b, axis=-1)
     K = np.zeros((*v.shape[:-1], 3, 3))
     K[..., 0, 1], K[..., 0, 2] = -v[..., 2], v[..., 1]
@@ -69,3 +77,43 @@ def kabsch(rest: np.ndarray, target: np.ndarray, weight: np.ndarray) -> tuple[np
     R = np.swapaxes(Vt, -1, -2) @ D @ np.swapaxes(U, -1, -2)
     ok = S[:, 1] > 1e-6 * np.maximum(S[:, 0], 1e-300)
     return R, ok
+
+
+def quat_from_matrix(R: np.ndarray) -> np.ndarray:
+    """Unit quaternions ``(..., 4)`` as ``(x, y, z, w)`` with ``w >= 0`` of rotation matrices ``(..., 3, 3)``.
+
+    Shepperd's method: the largest of ``w, x, y, z`` is computed first, so it is stable for any angle.
+    """
+    R = np.asarray(R, dtype=np.float64)
+    m00, m11, m22 = R[..., 0, 0], R[..., 1, 1], R[..., 2, 2]
+    t = np.stack([m00 + m11 + m22, m00 - m11 - m22, -m00 + m11 - m22, -m00 - m11 + m22], axis=-1)
+    k = np.argmax(t, axis=-1)
+    s = np.sqrt(np.maximum(1.0 + np.take_along_axis(t, k[..., None], -1)[..., 0], 1e-300)) * 2.0  # 4 * |largest|
+    d21, d02, d10 = R[..., 2, 1] - R[..., 1, 2], R[..., 0, 2] - R[..., 2, 0], R[..., 1, 0] - R[..., 0, 1]
+    s21, s02, s10 = R[..., 2, 1] + R[..., 1, 2], R[..., 0, 2] + R[..., 2, 0], R[..., 1, 0] + R[..., 0, 1]
+    cands = np.stack(
+        [
+            np.stack([d21, d02, d10, s * s / 4], -1),  # w largest
+            np.stack([s * s / 4, s10, s02, d21], -1),  # x largest
+            np.stack([s10, s * s / 4, s21, d02], -1),  # y largest
+            np.stack([s02, s21, s * s / 4, d10], -1),  # z largest
+        ],
+        axis=-2,
+    )
+    q = np.take_along_axis(cands, k[..., None, None], -2)[..., 0, :] / s[..., None]
+    q = q / np.linalg.norm(q, axis=-1, keepdims=True)
+    return np.where(q[..., 3:4] < 0, -q, q)
+
+
+def matrix_from_quat(q: np.ndarray) -> np.ndarray:
+    """Rotation matrices ``(..., 3, 3)`` of quaternions ``(..., 4)`` ``(x, y, z, w)`` (normalised first)."""
+    q = np.asarray(q, dtype=np.float64)
+    x, y, z, w = np.moveaxis(q / np.linalg.norm(q, axis=-1, keepdims=True), -1, 0)
+    return np.stack(
+        [
+            np.stack([1 - 2 * (y * y + z * z), 2 * (x * y - z * w), 2 * (x * z + y * w)], -1),
+            np.stack([2 * (x * y + z * w), 1 - 2 * (x * x + z * z), 2 * (y * z - x * w)], -1),
+            np.stack([2 * (x * z - y * w), 2 * (y * z + x * w), 1 - 2 * (x * x + y * y)], -1),
+        ],
+        axis=-2,
+    )
