@@ -25,6 +25,9 @@ def _split_names(text: str | None) -> list[str] | None:
     names = [n.strip() for n in text.split(",") if n.strip()]
     if len(names) < 2:
         raise CrossViewError(f"--cameras needs at least two comma-separated names, got {text!r}.")
+    repeated = sorted({n for n in names if names.count(n) > 1})
+    if repeated:
+        raise CrossViewError(f"--cameras names {', '.join(map(repr, repeated))} more than once; give each camera once.")
     return names
 
 

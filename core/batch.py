@@ -56,8 +56,13 @@ def triangulate_keypoints_file(
     left/right label swaps between the views are repaired first (core.swaps). With ``refine``
     (a learned refinement, e.g. CV-UGCN) it also holds ``refined (F, 17, 3)`` m and ``model_id``.
     """
+    if Path(out).is_dir():
+        raise InputError(f"--out '{out}' is a folder; give a file name such as '{Path(out) / 'points3d.npz'}'.")
     kps, time_s = load_keypoints_npz(keypoints)
     names = list(cameras) if cameras is not None else list(kps)
+    repeated = sorted({n for n in names if names.count(n) > 1})
+    if repeated:
+        raise InputError(f"camera {', '.join(map(repr, repeated))} is named twice; give each camera once.")
     missing = [n for n in names if n not in kps]
     if missing:
         raise InputError(
@@ -76,8 +81,11 @@ def triangulate_keypoints_file(
             "Rename the arrays in the keypoints file to the calibration's camera names, or pass --cameras."
         )
     group = cal.group.subset(names)
+    unused = [n for n in known if n not in names]
     if log:
         log(f"calibration: {cal.units_note}")
+        if unused:
+            log(f"using cameras {', '.join(names)} of the calibration; not used: {', '.join(unused)}")
     stack = np.stack([kps[n] for n in names])  # (V, F, 17, 3)
     if len(names) == 2:
         pts, conf, kind = fix_left_right_swaps(stack[..., :2], stack[..., 2], group, min_confidence=min_confidence)
@@ -106,6 +114,7 @@ def triangulate_keypoints_file(
         "out": str(path),
         "frames": int(stack.shape[1]),
         "cameras": names,
+        "calibration_cameras_unused": unused,
         "calibration_units": cal.units,
         "calibration_units_assumed": cal.units_assumed,
         "joints_triangulated_fraction": float(valid.mean()),

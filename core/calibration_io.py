@@ -44,6 +44,9 @@ from core.up_axis import AXIS_VECTORS, UP_AXES
 #: when the file does not say. A camera 30 m from the origin is implausible for body capture,
 #: while 30 mm is implausibly close for a stereo rig's world origin to every camera.
 _MM_THRESHOLD = 30.0
+#: Sane magnitudes of a calibration's numbers (anything beyond is a damaged or hand-edited file): pixels for
+#: the camera matrix and image size, unitless distortion coefficients, file units for translations.
+_LIMITS = {"matrix": 1e6, "size": 1e5, "distortions": 1e3, "rotation": 1e3, "translation": 1e7}
 
 _UNIT_SCALE = {
     "m": 1.0,
@@ -96,14 +99,23 @@ def _err(path: Path | None, camera: str | None, fld: str | None, msg: str) -> Ca
     return CalibrationFileError(f"{where}: {msg}")
 
 
+def _has_text(value: Any) -> bool:
+    """Whether a TOML value holds text or booleans where numbers belong (numpy would convert them silently)."""
+    if isinstance(value, (str, bool)):
+        return True
+    return isinstance(value, (list, tuple)) and any(_has_text(v) for v in value)
+
+
 def _array(path: Path | None, cam: str, table: dict, key: str, shapes: Sequence[tuple[int, ...]]) -> np.ndarray:
     """Read ``table[key]`` as a finite float array of one of ``shapes`` (checked, with a clear error)."""
     if key not in table:
         raise _err(path, cam, key, "is missing. Recalibrate, or fix the file by hand.")
     raw = table[key]
+    if _has_text(raw):
+        raise _err(path, cam, key, f'must be numbers, not text or true/false (got {raw!r}); write 1.0, not "1.0".')
     try:
         arr = np.asarray(raw, dtype=np.float64)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         raise _err(path, cam, key, f"must be numbers, got {raw!r}.") from None
     if arr.dtype == object:
         raise _err(path, cam, key, f"must be a regular array of numbers, got {raw!r}.")
@@ -118,6 +130,15 @@ def _array(path: Path | None, cam: str, table: dict, key: str, shapes: Sequence[
         raise _err(path, cam, key, f"has shape {'x'.join(map(str, arr.shape)) or 'scalar'}, expected {wanted}.")
     if not np.all(np.isfinite(arr)):
         raise _err(path, cam, key, "contains NaN or infinite values. Recalibrate this camera.")
+    limit = _LIMITS.get(key)
+    if limit is not None and np.abs(arr).max(initial=0.0) > limit:
+        raise _err(
+            path,
+            cam,
+            key,
+            f"holds {np.abs(arr).max():.3g}, far beyond any real camera (limit {limit:g}). "
+            "The file is damaged or mistyped; recalibrate this camera.",
+        )
     return arr
 
 
@@ -227,6 +248,14 @@ def load_calibration(
             )
     scale = _UNIT_SCALE[unit]
     cams = [c.with_pose(c.R, c.t * scale) for c, _ in parsed]
+    names = [c.name for c in cams]
+    dupes = sorted({n for n in names if names.count(n) > 1})
+    if dupes:
+        tables_of = [k for k, (c, _) in zip(tables, parsed, strict=True) if c.name in dupes]
+        raise CalibrationFileError(
+            f"calibration file '{path}' names more than one camera {', '.join(map(repr, dupes))} "
+            f"(tables {', '.join(f'[{t}]' for t in tables_of)}); give each camera its own name."
+        )
 
     if cameras is not None:
         names = [c.name for c in cams]

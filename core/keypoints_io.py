@@ -15,6 +15,7 @@ import numpy as np
 
 from core import skeleton
 from core.errors import InputError
+from core.npz_io import read_npz
 
 #: Names in a keypoints npz that are not cameras.
 RESERVED_KEYS = frozenset({"time_s", "units", "joint_names", "frame_index"})
@@ -67,6 +68,16 @@ def load_openpose_folder(folder: str | os.PathLike, num_keypoints: int = 25) -> 
     return out
 
 
+def _numbers(path: Path, name: str, a: np.ndarray) -> np.ndarray:
+    """``a`` as float64; InputError naming the file and the array when it holds text or objects."""
+    if a.dtype.kind not in "biuf":
+        raise InputError(
+            f"keypoints file '{path}', array '{name}': holds {a.dtype} values, not numbers. "
+            "Write float arrays (numpy.savez with float32 or float64)."
+        )
+    return a.astype(np.float64)
+
+
 def load_keypoints_npz(
     path: str | os.PathLike, cameras: list[str] | None = None
 ) -> tuple[dict[str, np.ndarray], np.ndarray | None]:
@@ -76,16 +87,13 @@ def load_keypoints_npz(
     Raises :class:`InputError` with a clear message when the file or an array is malformed.
     """
     path = Path(path)
-    if not path.is_file():
-        raise InputError(f"keypoints file '{path}' does not exist.")
-    try:
-        with np.load(path, allow_pickle=False) as z:
-            data = {k: z[k] for k in z.files}
-    except (OSError, ValueError) as exc:
-        raise InputError(f"keypoints file '{path}' is not a readable .npz ({exc}).") from None
+    data = read_npz(path, InputError, "keypoints file")
     names = [k for k in data if k not in RESERVED_KEYS]
     if cameras is None:
         cameras = names
+    repeated = sorted({c for c in cameras if list(cameras).count(c) > 1})
+    if repeated:
+        raise InputError(f"camera {', '.join(map(repr, repeated))} is named twice; give each camera once.")
     missing = [c for c in cameras if c not in data]
     if missing:
         raise InputError(
@@ -93,7 +101,7 @@ def load_keypoints_npz(
         )
     kps: dict[str, np.ndarray] = {}
     for c in cameras:
-        a = np.asarray(data[c], dtype=np.float64)
+        a = _numbers(path, c, data[c])
         if a.ndim != 3 or a.shape[1:] != (skeleton.NUM_JOINTS, 3):
             raise InputError(
                 f"keypoints file '{path}', camera '{c}': expected an (F, 17, 3) array of [x_px, y_px, confidence] "
@@ -110,7 +118,7 @@ def load_keypoints_npz(
         raise InputError(f"keypoints file '{path}' holds no frames.")
     time_s = None
     if "time_s" in data:
-        time_s = np.asarray(data["time_s"], dtype=np.float64)
+        time_s = _numbers(path, "time_s", data["time_s"])
         if time_s.shape != (F,):
             raise InputError(f"keypoints file '{path}': time_s has shape {time_s.shape}, expected ({F},).")
     return kps, time_s

@@ -173,13 +173,22 @@ def load_checkpoint(path: str | os.PathLike | None = None) -> Checkpoint:
             f"it was trained for another skeleton ({len(sk.get('joint_names', []))} joints "
             f"{list(sk.get('joint_names', []))[:4]}...), CrossView uses Human3.6M-17. Retrain it",
         )
+    for key, kind in (("model_config", dict), ("state_dict", dict), ("dtype", str), ("id", str)):
+        if not isinstance(raw.get(key), kind):
+            found = "missing" if key not in raw else f"a {type(raw[key]).__name__}"
+            raise _bad(path, f"its '{key}' entry is {found}, not a {kind.__name__}. Re-download or retrain it")
+    if raw["dtype"] not in ("float16", "float32"):
+        raise _bad(path, f"its dtype is {raw['dtype']!r}, not float16 or float32")
     try:
         cfg = CVUGCNConfig.from_dict(dict(raw["model_config"]))
-        state = dict(raw["state_dict"])
-    except (KeyError, TypeError) as exc:
-        raise _bad(path, f"a required entry is missing ({exc})") from None
+    except (TypeError, ValueError, ModelError) as exc:
+        raise _bad(path, f"its model config is not valid ({exc})") from None
+    state = dict(raw["state_dict"])
     if not all(isinstance(v, torch.Tensor) for v in state.values()):
         raise _bad(path, "its weights are not all tensors")
+    bad = [k for k, v in state.items() if v.is_floating_point() and not bool(torch.isfinite(v).all())]
+    if bad:
+        raise _bad(path, f"its weights hold NaN or infinite values ({', '.join(bad[:3])}); retrain it")
     cid = content_id(raw["model_config"], state)
     if raw.get("id") != cid:
         raise _bad(path, "its weights do not match its id (the file was modified or damaged). Re-download or retrain")

@@ -44,6 +44,11 @@ MAX_WINDOW = 32
 __all__ = ["CVUGCN", "CVUGCNConfig", "GraphConv", "count_parameters", "fuse_batchnorm"]
 
 
+#: The largest layer width and body depth a checkpoint may ask for (the shipped models use 512 and 7).
+MAX_WIDTH = 4096
+MAX_DEPTH = 32
+
+
 @dataclass(frozen=True)
 class CVUGCNConfig:
     """Widths and depth of CV-UGCN. ``views`` is fixed at 2 by the graphs; dims are per node."""
@@ -87,10 +92,22 @@ class CVUGCNConfig:
                 f"Invalid CV-UGCN config: inputs {self.inputs!r} over {self.past} past and {self.future} future "
                 f"frames have {channels} channels, in_dim says {self.in_dim}."
             )
+        sizes = [self.out_dim, self.joint_width, self.part_width, self.body_width, self.up_width, self.body_depth]
+        if isinstance(self.view_widths, (str, bytes)) or not all(
+            isinstance(v, int) and not isinstance(v, bool) for v in [*self.view_widths, *sizes]
+        ):
+            raise ModelError(f"Invalid CV-UGCN config {self}: widths and body_depth must be whole numbers.")
         object.__setattr__(self, "view_widths", tuple(int(w) for w in self.view_widths))
         ints = [self.in_dim, self.out_dim, self.joint_width, self.part_width, self.body_width, self.up_width]
         if not self.view_widths or min([*self.view_widths, *ints]) < 1 or self.body_depth < 1:
             raise ModelError(f"Invalid CV-UGCN config {self}: every width and body_depth must be >= 1.")
+        # checked before anything is allocated: a damaged config must not ask for gigabytes
+        if max([*self.view_widths, *ints]) > MAX_WIDTH or self.body_depth > MAX_DEPTH or len(self.view_widths) > 8:
+            raise ModelError(
+                f"Invalid CV-UGCN config: widths up to {MAX_WIDTH}, body_depth up to {MAX_DEPTH} and up to 8 view "
+                f"layers are allowed, this one asks for widths {list(self.view_widths)} / {ints} and depth "
+                f"{self.body_depth}. The checkpoint is damaged or not a CrossView model."
+            )
         if not 0.0 <= self.dropout < 1.0:
             raise ModelError(f"Invalid CV-UGCN dropout {self.dropout}: use a value in [0, 1).")
         if self.views != 2:

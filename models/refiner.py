@@ -231,9 +231,11 @@ class Refiner:
             out = prep.finish(cam, p, und, conf, cams, self.combine)
         else:
             out = prep.finish(cam, p, None, None, None, self.combine)
-        if not self.guard:
-            return out
-        out, fell_back = prep.reprojection_guard(out, coarse, und, conf, cams)
+        if not self.guard:  # never NaN where the coarse joint is known: fall back to it and count
+            fell_back = ~np.isfinite(out).all(-1) & np.isfinite(coarse).all(-1)
+            out = np.where(fell_back[..., None], coarse, out)
+        else:
+            out, fell_back = prep.reprojection_guard(out, coarse, und, conf, cams)
         with self._lock:
             self.fallback_joints += int(fell_back.sum())
             self.refined_joints += int(np.isfinite(coarse).all(-1).sum())

@@ -19,6 +19,7 @@ import numpy as np
 from core import skeleton
 from core.camera import CameraGroup
 from core.errors import SessionError
+from core.npz_io import read_npz
 from core.pipeline import CORE_JOINTS
 from core.session.journal import Poses, write_npz
 from core.swaps import fix_left_right_swaps
@@ -104,10 +105,11 @@ class PeopleTable:
         path = Path(folder) / PEOPLE_FILE
         if not path.is_file():
             return None
+        fix = "Run `python main.py process SESSION` to rebuild it."
+        z = read_npz(path, SessionError, "people file", ("pair", "view", "track", "keypoints", "followed"), fix)
         try:
-            with np.load(path, allow_pickle=False) as z:
-                t = cls(z["pair"], z["view"], z["track"], z["keypoints"].astype(np.float64), z["followed"])
-        except (OSError, ValueError, KeyError, EOFError) as exc:
+            t = cls(z["pair"], z["view"], z["track"], z["keypoints"].astype(np.float64), z["followed"])
+        except (ValueError, TypeError) as exc:
             raise SessionError(f"{path} is unreadable ({exc}); run `python main.py process` to rebuild it.") from None
         M = len(t.pair)
         if not (len(t.view) == len(t.track) == M and t.keypoints.shape == (M, skeleton.NUM_JOINTS, 3)):

@@ -19,6 +19,7 @@ from core.calibration_io import CalibrationFile, infer_world_up, load_calibratio
 from core.camera import CameraGroup, cameras_for_frames
 from core.capture import Frame
 from core.errors import CalibrationFileError, SessionError
+from core.npz_io import read_npz
 from core.session.avi import count_video_frames
 from core.session.journal import Poses
 from core.session.layout import (
@@ -39,6 +40,9 @@ from core.sync import FramePair
 from core.video_io import iter_frame_pairs
 
 log = logging.getLogger(__name__)
+
+
+_REBUILD = "Run `python main.py process SESSION` to rebuild it."
 
 
 class Session:
@@ -153,30 +157,30 @@ class Session:
         path = self.path / KEYPOINTS_FILE
         if not path.is_file():
             return None
+        z = read_npz(path, SessionError, "keypoints file", self.names, _REBUILD)
         try:
-            with np.load(path, allow_pickle=False) as z:
-                return {n: z[n].astype(np.float64) for n in self.names}
-        except (OSError, ValueError, KeyError) as exc:
-            raise SessionError(f"{path} is unreadable ({exc}); run `python main.py process` to rebuild it.") from None
+            return {n: z[n].astype(np.float64) for n in self.names}
+        except (TypeError, ValueError) as exc:
+            raise SessionError(f"{path} does not hold numbers ({exc}). {_REBUILD}") from None
 
     def poses(self, person: int | None = None) -> Poses | None:
         """The 3D results (of the followed person, or of track ``person``) or None when not written yet."""
         path = self.path / (POSES_FILE if person is None else person_poses_file(person))
         if not path.is_file():
             return None
+        z = read_npz(path, SessionError, "3D results file", fix=_REBUILD)
         try:
-            with np.load(path, allow_pickle=False) as z:
-                return Poses(
-                    time_s=z["time_s"],
-                    coarse=z["coarse"],
-                    refined=z["refined"] if "refined" in z.files else None,
-                    reprojection_error_px=z["reprojection_error_px"].astype(np.float64),
-                    status=z["status"] if "status" in z.files else np.full(len(z["time_s"]), "ok"),
-                    model=str(z["model"]) if "model" in z.files else "",
-                    source=str(z["source"]) if "source" in z.files else "processed",
-                )
-        except (OSError, ValueError, KeyError) as exc:
-            raise SessionError(f"{path} is unreadable ({exc}); run `python main.py process` to rebuild it.") from None
+            return Poses(
+                time_s=z["time_s"].astype(np.float64),
+                coarse=z["coarse"].astype(np.float64),
+                refined=z["refined"].astype(np.float64) if "refined" in z else None,
+                reprojection_error_px=z["reprojection_error_px"].astype(np.float64),
+                status=z["status"] if "status" in z else np.full(len(z["time_s"]), "ok"),
+                model=str(z["model"]) if "model" in z else "",
+                source=str(z["source"]) if "source" in z else "processed",
+            )
+        except (KeyError, TypeError, ValueError) as exc:
+            raise SessionError(f"{path} is unreadable ({type(exc).__name__}: {exc}). {_REBUILD}") from None
 
     # -- validation --------------------------------------------------------------------------------
     def check(self, count_frames: bool = True) -> dict[str, np.ndarray]:
