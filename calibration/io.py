@@ -35,7 +35,7 @@ import tomli_w
 
 from calibration.boards import Board
 from core.atomic import atomic_write, write_error
-from core.errors import InputError
+from core.errors import CrossViewError, InputError
 
 _LENGTH_SCALE = {"m": 1.0, "cm": 0.01, "mm": 0.001, "inch": 0.0254, "in": 0.0254, "inches": 0.0254}
 _HEADER = "# CrossView calibration board. Units: metres (square_size, marker_size).\n"
@@ -155,7 +155,12 @@ def load_board(path: str | os.PathLike) -> Board:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise InputError(f"board file '{path}' is not valid TOML ({exc}).") from None
-    return board_from_dict(data, where=f"board file '{path}'")
+    try:
+        return board_from_dict(data, where=f"board file '{path}'")
+    except CrossViewError as exc:
+        if str(path) in str(exc):
+            raise
+        raise type(exc)(f"board file '{path}': {exc}") from None
 
 
 _SPEC_RE = re.compile(r"^\s*(\d+)\s*[x×X*]\s*(\d+)\s*$")

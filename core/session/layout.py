@@ -151,6 +151,19 @@ class CameraInfo:
     source: dict[str, Any] = field(default_factory=dict)
 
 
+def _text(value: Any) -> str:
+    if not isinstance(value, str) or not value:
+        raise ValueError(f"a camera's name and video must be text, got {value!r}")
+    return value
+
+
+def _count(value: Any) -> int:
+    """A whole number >= 0 (frames, pixels); ValueError for text, fractions or negatives."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value != int(value) or value < 0:
+        raise ValueError(f"a camera's size and frame counts must be whole numbers >= 0, got {value!r}")
+    return int(value)
+
+
 @dataclass
 class SessionMeta:
     """The content of ``session.json`` (see docs/session-format.md)."""
@@ -205,6 +218,10 @@ class SessionMeta:
             kwargs = {k: v for k, v in data.items() if k in known and k != "cameras"}
             meta = cls(cameras=cams, **kwargs)
             meta.fps = float(meta.fps)
+            for c in cams:
+                c.name, c.video = _text(c.name), _text(c.video)
+                c.fps = float(c.fps)
+                c.width, c.height, c.frames, c.dropped = (_count(v) for v in (c.width, c.height, c.frames, c.dropped))
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
             raise SessionError(f"{where} is corrupt or incomplete ({exc}). {RESTORE_HINT}") from None
         if len(meta.cameras) != 2 or meta.cameras[0].name == meta.cameras[1].name:

@@ -24,9 +24,19 @@ __all__ = [
 ]
 
 
+#: The longest session folder name, in UTF-8 bytes (file systems allow 255; the session's files are added inside).
+MAX_NAME_BYTES = 200
+
+
 def valid_session_name(name: str) -> bool:
-    """A folder name for a session: not empty, not hidden, no path separator."""
-    return bool(name) and name not in (".", "..") and not name.startswith(".") and not re.search(r"[/\\\x00]", name)
+    """A folder name for a session: not empty, not hidden, no path separator, at most 200 bytes (UTF-8)."""
+    return (
+        bool(name)
+        and name not in (".", "..")
+        and not name.startswith(".")
+        and not re.search(r"[/\\\x00]", name)
+        and len(name.encode("utf-8", "replace")) <= MAX_NAME_BYTES
+    )
 
 
 def check_not_recording(folder: Path) -> None:
@@ -38,7 +48,11 @@ def check_not_recording(folder: Path) -> None:
 def rename_target(folder: Path, new_name: str) -> Path:
     """The path ``folder`` would have under ``new_name``; SessionError for a bad or taken name."""
     if not valid_session_name(new_name):
-        raise SessionError(f"'{new_name}' cannot be a folder name: use letters, digits, '-', '_' and '.' (no '/').")
+        shown = new_name if len(new_name) <= 60 else new_name[:57] + "..."
+        raise SessionError(
+            f"'{shown}' cannot be a folder name: use letters, digits, spaces, '-', '_' and '.' (no '/', not starting "
+            f"with '.', at most {MAX_NAME_BYTES} bytes)."
+        )
     target = folder.with_name(new_name)
     if target.exists():
         raise SessionError(f"'{new_name}' already exists in {folder.parent}; choose another name.")

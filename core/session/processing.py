@@ -78,6 +78,7 @@ class ProcessSummary:
             "seconds": self.seconds,
             "seconds_per_100_frames": self.seconds_per_100_frames,
             "no_3d_reasons": dict(self.no_3d_reasons),
+            "detector": self.detector,
             "warnings": list(self.warnings),
             "outputs": list(self.outputs),
             "refine_fallback_joints": None if self.refine_fallbacks is None else self.refine_fallbacks[0],

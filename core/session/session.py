@@ -223,8 +223,8 @@ class Session:
         for name, idx in ((self.names[0], pairs.index_a), (self.names[1], pairs.index_b)):
             if idx.max() >= counts[name]:
                 raise SessionError(
-                    f"{PAIRS_FILE} refers to frame {int(idx.max())} of camera '{name}', which has {counts[name]} "
-                    f"frames. {RESTORE_HINT}"
+                    f"{self.path / PAIRS_FILE} refers to frame {int(idx.max())} of camera '{name}', but "
+                    f"{TIMESTAMPS_FILE} lists {counts[name]} frames of it. {RESTORE_HINT}"
                 )
         return ts
 
