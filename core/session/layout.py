@@ -63,8 +63,9 @@ def now_iso() -> str:
 
 
 def is_disk_full(exc: BaseException) -> bool:
-    """True for 'no space left' / 'quota exceeded' errors."""
-    return isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC))
+    """True for 'no space left' / 'quota exceeded' / 'file too large' (a size limit) errors."""
+    full = (errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC), errno.EFBIG)
+    return isinstance(exc, OSError) and exc.errno in full
 
 
 def open_append(path: Path) -> BinaryIO:

@@ -22,6 +22,9 @@ from core.stream.target import DEFAULT_JSON_PORT, DEFAULT_VMC_PORT, UdpTarget, p
 from core.stream.vmc import ZUP_TO_YUP, VmcEncoder
 from core.up_axis import rotation_to_z_up
 
+#: Frames a replay lets wait for the sender (about 0.25 s at 30 fps): a replay is not live, a stall drops nothing.
+REPLAY_MAX_WAITING = 8
+
 
 @dataclass(frozen=True)
 class ReplaySummary:
@@ -166,7 +169,7 @@ def stream_session(
     rest = rig_from_motion(take.joints @ ZUP_TO_YUP.T) if vmc else None
     outputs = make_outputs(vmc, json_udp, rest)
     t0 = time.monotonic()
-    streamer = Streamer(outputs, fps)
+    streamer = Streamer(outputs, fps, max_waiting=REPLAY_MAX_WAITING)
     with streamer:
         loops = stream_take(take, streamer, loop=loop, cancel=cancel, on_loop=on_loop)
         streamer.wait_idle()

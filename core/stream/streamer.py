@@ -1,8 +1,9 @@
 """The sending side of a stream: :class:`Streamer` rate-limits frames and sends them from its own thread.
 
 ``push`` never blocks the caller (the pipeline's thread): a frame arriving sooner than the chosen rate allows
-is skipped (``rate_skipped``); a frame arriving while the sender is still busy replaces the one waiting, and the
-replaced one is counted as ``dropped``. Every output encodes and sends the same frames. Units: seconds, µs.
+is skipped (``rate_skipped``); a frame arriving while the sender is still busy and ``max_waiting`` frames already
+wait replaces the oldest, which is counted as ``dropped``. Every output encodes and sends the same frames.
+Units: seconds, µs.
 """
 
 from __future__ import annotations
@@ -91,7 +92,9 @@ def check_fps(fps: object) -> float:
 class Streamer:
     """Sends frames to every :class:`StreamOutput` at most ``fps`` times a second, from a thread of its own.
 
-    ``clock`` (monotonic seconds) is injectable for tests. Use :meth:`start` / :meth:`stop`, or as a context
+    ``max_waiting`` frames may wait while the sender is busy (1 live: only the newest matters; a replay allows
+    more, so a brief stall of the machine drops nothing). ``clock`` (monotonic seconds) is injectable for tests.
+    Use :meth:`start` / :meth:`stop`, or as a context
     manager.
     """
 
@@ -100,6 +103,7 @@ class Streamer:
         outputs: Sequence[StreamOutput],
         fps: float = 30.0,
         clock: Callable[[], float] = time.monotonic,
+        max_waiting: int = 1,
     ) -> None:
         if not outputs:
             raise InputError("nothing to stream to: give at least one receiver (VMC or JSON).")
@@ -107,6 +111,7 @@ class Streamer:
         self.fps = check_fps(fps)
         self._period = 1.0 / self.fps
         self._clock = clock
+        self._max_waiting = max(1, int(max_waiting))
         self._next_due = -float("inf")
         self._queue: deque[StreamFrame] = deque()
         self._cv = threading.Condition()
@@ -144,7 +149,7 @@ class Streamer:
                 return False
             late = now - self._next_due
             self._next_due = now + self._period if late > self._period else self._next_due + self._period
-            if self._queue:
+            if len(self._queue) >= self._max_waiting:
                 self._queue.popleft()
                 self._counts["dropped"] += 1
             self._queue.append(frame)
