@@ -6,10 +6,11 @@ as long, over and over (each finished recording is deleted to keep the disk free
 samples the process's thread count, RSS (MB), the pairs made and processed since the last sample, and the median
 end-to-end latency of the results since then.
 
-``summary``: RSS growth between the samples taken while not recording, from the first after ``--warmup-s`` to the
-last (goal < 50 MB over 30 min; while recording, the recorder's bounded frame queue adds up to a few hundred MB), the
-thread counts seen while recording and while not (goal: constant), the processed / paired ratio and the latency
-median of the first and the last quarter of the run (goal: no growth).
+``summary`` (:func:`summarize`), each state on its own because the recorder's bounded frame queue adds a few hundred
+MB while it records: the median RSS of the samples taken while not recording in the first and the last quarter after
+``--warmup-s`` and their difference (goal < 50 MB over 30 min), the thread counts seen while recording and while not
+(goal: constant), and the processed / paired ratio and the latency median of the first and the last quarter (goal:
+no growth).
 """
 
 from __future__ import annotations
@@ -48,6 +49,36 @@ def _quarter(samples: list[dict], key: str, first: bool) -> float:
     part = samples[:n] if first else samples[-n:]
     vals = [s[key] for s in part if np.isfinite(s[key])]
     return float(np.median(vals)) if vals else float("nan")
+
+
+def summarize(samples: list[dict], warmup_s: float) -> dict:
+    """The soak's figures from its samples (see the module docstring); each state (recording or not) on its own."""
+    warm = [s for s in samples if s["t_s"] >= warmup_s] or samples
+    idle = [s for s in warm if not s["recording"]] or warm  # the recorder's bounded frame queue holds frames while on
+    rec = [s for s in warm if s["recording"]]
+    first, last = _quarter(idle, "rss_mb", True), _quarter(idle, "rss_mb", False)
+    return {
+        "rss_mb_idle": [first, last],
+        "rss_growth_mb": last - first,
+        "rss_mb_max_recording": max((s["rss_mb"] for s in rec), default=None),
+        "threads_recording": sorted({s["threads"] for s in rec}),
+        "threads_not_recording": sorted({s["threads"] for s in idle}),
+        "processed_per_paired_idle": [
+            _quarter(idle, "processed_per_paired", True),
+            _quarter(idle, "processed_per_paired", False),
+        ],
+        "latency_ms_median_idle": [
+            _quarter(idle, "latency_ms_median", True),
+            _quarter(idle, "latency_ms_median", False),
+        ],
+        "latency_ms_median_recording": [
+            _quarter(rec, "latency_ms_median", True),
+            _quarter(rec, "latency_ms_median", False),
+        ]
+        if rec
+        else None,
+        "goals": {"rss_growth_mb": "< 50 over 30 min", "threads": "constant", "latency": "no growth"},
+    }
 
 
 def run(minutes: float, every_s: float, record_s: float, warmup_s: float, refine: bool = True) -> dict:
@@ -110,31 +141,13 @@ def run(minutes: float, every_s: float, record_s: float, warmup_s: float, refine
             recorder.stop()
         stopped = pipe.stop()
         shutil.rmtree(root, ignore_errors=True)
-    warm = [s for s in samples if s["t_s"] >= warmup_s] or samples
-    idle = [s for s in warm if not s["recording"]] or warm  # the recorder's bounded queue holds frames while on
     return {
         "minutes": minutes,
         "refinement": label,
         "recordings": recordings,
         "stopped_cleanly": stopped,
         "cpu_count": os.cpu_count(),
-        "summary": {
-            "rss_mb_idle_after_warmup": idle[0]["rss_mb"] if idle else None,
-            "rss_mb_idle_end": idle[-1]["rss_mb"] if idle else None,
-            "rss_growth_mb": (idle[-1]["rss_mb"] - idle[0]["rss_mb"]) if idle else None,
-            "rss_mb_max_recording": max((s["rss_mb"] for s in warm if s["recording"]), default=None),
-            "threads_recording": sorted({s["threads"] for s in warm if s["recording"]}),
-            "threads_not_recording": sorted({s["threads"] for s in warm if not s["recording"]}),
-            "processed_per_paired": [
-                _quarter(warm, "processed_per_paired", True),
-                _quarter(warm, "processed_per_paired", False),
-            ],
-            "latency_ms_median": [
-                _quarter(warm, "latency_ms_median", True),
-                _quarter(warm, "latency_ms_median", False),
-            ],
-            "goals": {"rss_growth_mb": "< 50 over 30 min", "threads": "constant", "latency": "no growth"},
-        },
+        "summary": summarize(samples, warmup_s),
         "samples": samples,
     }
 

@@ -2,7 +2,8 @@
 
 Per frame, one OSC bundle (OSC 1.0, with ``python-osc``'s encoders; the fixed parts are built once) holds:
 
-- ``/VMC/Ext/Root/Pos "root" px py pz qx qy qz qw``: the point on the floor under the pelvis, no rotation;
+- ``/VMC/Ext/Root/Pos "root" px py pz qx qy qz qw``: the point under the pelvis at the world's height 0 (the floor
+  when the calibration puts it at z = 0, as a lab frame or calibrating from a person does), no rotation;
 - ``/VMC/Ext/Bone/Pos NAME px py pz qx qy qz qw`` for each of the 17 :data:`VMC_BONES` (Unity HumanBodyBones
   names): the bone's local position in its parent's frame (metres: the person's bone as measured in this frame;
   the Hips' is its height above the root) and its local rotation (a unit quaternion);
