@@ -25,7 +25,9 @@ def _split_names(text: str | None) -> list[str] | None:
     names = [n.strip() for n in text.split(",") if n.strip()]
     if len(names) < 2:
         raise CrossViewError(f"--cameras needs at least two comma-separated names, got {text!r}.")
-    repeated = sorted({n for n in names if names.count(n) > 1})
+    from core.camera import repeated_names
+
+    repeated = repeated_names(names)
     if repeated:
         raise CrossViewError(f"--cameras names {', '.join(map(repr, repeated))} more than once; give each camera once.")
     return names
@@ -447,13 +449,10 @@ def _add_stream(p: argparse.ArgumentParser) -> None:
 
 
 def _run_stream(args: argparse.Namespace) -> int:
-    from core.errors import InputError
     from core.stream.replay import stream_session
 
-    if not args.vmc and not args.json_udp:
-        raise InputError("nothing to stream to: give --vmc HOST:PORT and/or --json-udp HOST:PORT.")
-    if not args.json:
-        to = ", ".join(x for x in (args.vmc and f"VMC {args.vmc}", args.json_udp and f"JSON {args.json_udp}") if x)
+    to = ", ".join(x for x in (args.vmc and f"VMC {args.vmc}", args.json_udp and f"JSON {args.json_udp}") if x)
+    if to and not args.json:  # no target: stream_session says what to give
         print(f"streaming {args.session} to {to} at up to {args.fps:g} fps" + (" (Ctrl+C stops)" if args.loop else ""))
     try:
         summary = stream_session(

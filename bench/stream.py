@@ -28,7 +28,8 @@ from core.export.rotations import matrix_from_quat
 from core.session.importing import import_videos
 from core.session.processing import process_session
 from core.stream import JsonEncoder, Streamer, StreamOutput
-from core.stream.replay import load_take, stream_session
+from core.stream.receivers import VmcReceiver, replay_into
+from core.stream.replay import load_take
 from core.stream.vmc import ZUP_TO_YUP, VmcEncoder, to_unity
 
 
@@ -55,17 +56,8 @@ class _Null:
 
 def _replay(session: Path, fps: float) -> tuple[object, list]:
     """Replay ``session`` at ``fps`` to a real python-osc server; (the replay's summary, the bundles received)."""
-    from core.stream.receivers import VmcReceiver
-
     rx = VmcReceiver()
-    try:
-        summary = stream_session(session, vmc=f"127.0.0.1:{rx.port}", fps=fps)
-        end = time.monotonic() + 5
-        while len(rx.bundles) < summary.stats.sent and time.monotonic() < end:
-            time.sleep(0.01)  # what is still in the socket buffer
-    finally:
-        rx.close()
-    return summary, rx.bundles
+    return replay_into(rx, session, fps), rx.bundles
 
 
 def _round_trip(session: Path) -> dict:

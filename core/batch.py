@@ -16,7 +16,7 @@ import numpy as np
 from core import skeleton
 from core.atomic import atomic_output
 from core.calibration_io import load_calibration
-from core.camera import CameraGroup
+from core.camera import CameraGroup, repeated_names
 from core.errors import InputError
 from core.keypoints_io import load_keypoints_npz
 from core.swaps import fix_left_right_swaps
@@ -60,7 +60,7 @@ def triangulate_keypoints_file(
         raise InputError(f"--out '{out}' is a folder; give a file name such as '{Path(out) / 'points3d.npz'}'.")
     kps, time_s = load_keypoints_npz(keypoints)
     names = list(cameras) if cameras is not None else list(kps)
-    repeated = sorted({n for n in names if names.count(n) > 1})
+    repeated = repeated_names(names)
     if repeated:
         raise InputError(f"camera {', '.join(map(repr, repeated))} is named twice; give each camera once.")
     missing = [n for n in names if n not in kps]

@@ -36,7 +36,7 @@ import tomli_w
 
 from core import __version__
 from core.atomic import atomic_write, write_error
-from core.camera import Camera, CameraGroup, rodrigues_to_matrix
+from core.camera import Camera, CameraGroup, repeated_names, rodrigues_to_matrix
 from core.errors import CalibrationFileError
 from core.up_axis import AXIS_VECTORS, UP_AXES
 
@@ -249,7 +249,7 @@ def load_calibration(
     scale = _UNIT_SCALE[unit]
     cams = [c.with_pose(c.R, c.t * scale) for c, _ in parsed]
     names = [c.name for c in cams]
-    dupes = sorted({n for n in names if names.count(n) > 1})
+    dupes = repeated_names(names)
     if dupes:
         tables_of = [k for k, (c, _) in zip(tables, parsed, strict=True) if c.name in dupes]
         raise CalibrationFileError(
@@ -258,7 +258,6 @@ def load_calibration(
         )
 
     if cameras is not None:
-        names = [c.name for c in cams]
         missing = [n for n in cameras if n not in names]
         if missing:
             raise CalibrationFileError(

@@ -12,6 +12,7 @@ All functions are batched over any leading dimensions and never loop in Python.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 
@@ -186,6 +187,11 @@ def convergence_angle_deg(cam_a: Camera, cam_b: Camera) -> float:
     return float(np.degrees(np.arccos(np.clip(za @ zb, -1.0, 1.0))))
 
 
+def repeated_names(names: Sequence[str]) -> list[str]:
+    """The names that occur more than once in ``names``, sorted (empty when every name is unique)."""
+    return sorted(n for n, k in Counter(names).items() if k > 1)
+
+
 class CameraGroup:
     """An ordered set of calibrated cameras sharing one world frame.
 
@@ -195,7 +201,7 @@ class CameraGroup:
 
     def __init__(self, cameras: Sequence[Camera], origin: str | None = None) -> None:
         names = [c.name for c in cameras]
-        if len(set(names)) != len(names):
+        if repeated_names(names):
             raise ValueError(f"camera names must be unique, got {names}")
         if origin is not None and origin not in names:
             raise ValueError(f"origin camera {origin!r} is not one of {names}")

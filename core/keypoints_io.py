@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from core import skeleton
+from core.camera import repeated_names
 from core.errors import InputError
 from core.npz_io import read_npz
 
@@ -91,7 +92,7 @@ def load_keypoints_npz(
     names = [k for k in data if k not in RESERVED_KEYS]
     if cameras is None:
         cameras = names
-    repeated = sorted({c for c in cameras if list(cameras).count(c) > 1})
+    repeated = repeated_names(cameras)
     if repeated:
         raise InputError(f"camera {', '.join(map(repr, repeated))} is named twice; give each camera once.")
     missing = [c for c in cameras if c not in data]

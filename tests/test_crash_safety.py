@@ -7,7 +7,6 @@ from __future__ import annotations
 import signal
 import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
 
@@ -18,6 +17,7 @@ from core.session.layout import TIMESTAMPS_FILE
 from core.session.lock import is_recording_live
 from core.session.recovery import find_unfinished, recover
 from core.session.session import Session
+from tests.polling import until
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -68,15 +68,6 @@ def _rows(path: Path) -> int:
     return min(counts.values())
 
 
-def _until(condition, timeout_s: float) -> bool:
-    end = time.monotonic() + timeout_s
-    while not condition():
-        if time.monotonic() > end:
-            return False
-        threading.Event().wait(0.02)
-    return True
-
-
 # the kill moments: after this many frames per camera are on disk (a seeded random draw: 0.4 to 3 s of video)
 KILL_AFTER = sorted(np.random.default_rng(14).integers(25, 180, size=3).tolist())
 
@@ -91,7 +82,7 @@ def test_a_recording_killed_at_any_moment_is_recovered_up_to_the_last_second(fra
         cwd=REPO,
     )
     try:
-        assert _until(lambda: child.poll() is not None or _rows(folder / TIMESTAMPS_FILE) >= frames_before_kill, 90)
+        assert until(lambda: child.poll() is not None or _rows(folder / TIMESTAMPS_FILE) >= frames_before_kill, 90)
         assert child.poll() is None, "the recording process ended on its own"
         t_kill = time.monotonic_ns()  # the capture clock is CLOCK_MONOTONIC, shared with the child
         seen = _rows(folder / TIMESTAMPS_FILE)

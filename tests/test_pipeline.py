@@ -18,6 +18,7 @@ from core.detection import Detection
 from core.pipeline import LivePipeline, PairProcessor, process_pairs
 from core.video_io import iter_index_pairs
 from tests.paths import POSE2SIM, need
+from tests.polling import until
 from tests.pose2sim_reference import reference12
 
 SIZE = (64, 48)
@@ -387,16 +388,6 @@ def test_a_rewound_video_restarts_the_tracks_so_the_3d_goes_on(rewound):
         assert statuses[:10] == ["ok"] * 10 and statuses[10] == "one_view"
 
 
-def _until(condition, timeout_s: float) -> bool:
-    """Poll ``condition`` until it holds or ``timeout_s`` passes (the bound the test asserts)."""
-    end = time.monotonic() + timeout_s
-    while not condition():
-        if time.monotonic() > end:
-            return False
-        threading.Event().wait(0.01)
-    return True
-
-
 def test_a_camera_that_drops_out_and_comes_back_is_reported_and_recovered():
     """Camera 'right' stops delivering from 1.0 to 2.0 s of its run: the pipeline reports it within 1 s, camera
     'left' keeps delivering, 3D comes back after the camera does, and everything stops cleanly."""
@@ -410,15 +401,15 @@ def test_a_camera_that_drops_out_and_comes_back_is_reported_and_recovered():
     pipe.subscribe(results.append)
     pipe.start()
     try:
-        assert _until(lambda: sum(r.has_3d for r in results) >= 5, 10)
-        assert _until(lambda: pipe.camera_problem() is not None, 2.5)  # the cut starts at 1.0 s
+        assert until(lambda: sum(r.has_3d for r in results) >= 5, 10)
+        assert until(lambda: pipe.camera_problem() is not None, 2.5)  # the cut starts at 1.0 s
         problem = pipe.camera_problem()
         assert "'right'" in problem and ("disconnected" in problem or "reconnecting" in problem), problem
         left = pipe.sources[0].latest().index
-        assert _until(lambda: pipe.sources[0].latest().index >= left + 5, 2)  # the other view goes on
+        assert until(lambda: pipe.sources[0].latest().index >= left + 5, 2)  # the other view goes on
         n = len(results)
-        assert _until(lambda: pipe.camera_problem() is None, 3)  # back at 2.0 s
-        assert _until(lambda: sum(r.has_3d for r in results[n:]) >= 5, 5)  # and so is the 3D
+        assert until(lambda: pipe.camera_problem() is None, 3)  # back at 2.0 s
+        assert until(lambda: sum(r.has_3d for r in results[n:]) >= 5, 5)  # and so is the 3D
         assert pipe.error is None
     finally:
         assert pipe.stop()

@@ -14,7 +14,6 @@ import signal
 import subprocess
 import sys
 import threading
-import time
 from pathlib import Path
 
 import numpy as np
@@ -50,6 +49,7 @@ from core.session.session import Session
 from core.session.sources import session_sources
 from core.session.tables import PairTable, pairs_bytes, timestamps_bytes
 from core.sync import LiveSynchronizer, pair_timestamps
+from tests.polling import until
 from tests.test_pipeline import SIZE, _factory, _rig, _truth
 
 REPO = Path(__file__).resolve().parents[1]
@@ -57,11 +57,7 @@ REPO = Path(__file__).resolve().parents[1]
 
 def _wait_for(predicate, timeout: float, what: str) -> None:
     """Poll a condition (with a timeout) instead of sleeping a fixed time."""
-    ev = threading.Event()
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        ev.wait(0.02)
+    assert until(predicate, timeout, 0.02), f"timed out waiting for {what}"
 
 
 def _listing(folder: Path) -> dict[str, tuple[int, int]]:

@@ -10,7 +10,6 @@ sentence, and streaming switches off.
 from __future__ import annotations
 
 import enum
-import logging
 
 from PySide6 import QtCore
 
@@ -20,8 +19,6 @@ from core.errors import CrossViewError
 from core.live import LiveSession
 from core.stream.live import LiveStream, StreamConfig
 from core.stream.streamer import StreamStats
-
-log = logging.getLogger(__name__)
 
 #: How often the stream's statistics are polled, Hz.
 STATS_HZ = 2.0

@@ -7,9 +7,11 @@ streaming adds microseconds to the pipeline's thread; the encoding and sending r
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
+
+import numpy as np
 
 from core.errors import InputError
 from core.stream.frame import SOURCES, check_source, frame_from_result
@@ -21,6 +23,8 @@ from core.stream.vmc import VmcEncoder
 #: The protocols the Live tab offers.
 PROTOCOLS: tuple[str, ...] = ("vmc", "json", "both")
 PROTOCOL_LABELS: dict[str, str] = {"vmc": "VMC (OSC)", "json": "JSON (UDP)", "both": "VMC + JSON"}
+#: How each single protocol is named in messages and labels.
+_LABELS = {"vmc": "VMC", "json": "JSON"}
 
 
 class Subscribable(Protocol):
@@ -53,32 +57,40 @@ class StreamConfig:
             check_port(self.json_port, "JSON")
         return self
 
+    def targets(self) -> list[tuple[str, str, int]]:
+        """``(protocol, host, port)`` of each receiver: ``("vmc", ...)`` and/or ``("json", ...)``."""
+        host = str(self.host).strip()
+        out = []
+        if self.protocol in ("vmc", "both"):
+            out.append(("vmc", host, int(self.vmc_port)))
+        if self.protocol in ("json", "both"):
+            out.append(("json", host, int(self.json_port)))
+        return out
+
     def outputs(self) -> list[StreamOutput]:
         """Open the UDP targets (:class:`InputError` for a host that cannot be resolved)."""
-        self.checked()
-        host = str(self.host).strip()
-        outs: list[StreamOutput] = []
-        try:
-            if self.protocol in ("vmc", "both"):
-                target = UdpTarget(host, self.vmc_port, "VMC")
-                outs.append(StreamOutput(VmcEncoder(), target, f"VMC {host}:{self.vmc_port}"))
-            if self.protocol in ("json", "both"):
-                target = UdpTarget(host, self.json_port, "JSON")
-                outs.append(StreamOutput(JsonEncoder(), target, f"JSON {host}:{self.json_port}"))
-        except InputError:
-            for o in outs:
-                o.target.close()
-            raise
-        return outs
+        return open_outputs(self.checked().targets())
 
     def describe(self) -> str:
         """e.g. "VMC 127.0.0.1:39539, 30 fps, smoothed"."""
-        parts = []
-        if self.protocol in ("vmc", "both"):
-            parts.append(f"VMC {self.host}:{self.vmc_port}")
-        if self.protocol in ("json", "both"):
-            parts.append(f"JSON {self.host}:{self.json_port}")
+        parts = [f"{_LABELS[kind]} {host}:{port}" for kind, host, port in self.targets()]
         return f"{' + '.join(parts)}, {self.fps:g} fps, {self.source}"
+
+
+def open_outputs(targets: Sequence[tuple[str, str, int]], rest: np.ndarray | None = None) -> list[StreamOutput]:
+    """One output per ``(protocol "vmc" | "json", host, port)``, its socket opened here (all closed again when one
+    cannot be: :class:`InputError`). ``rest`` ``(17, 3)`` m: the VMC rig's rest offsets (None: learnt live)."""
+    outs: list[StreamOutput] = []
+    try:
+        for kind, host, port in targets:
+            encoder = VmcEncoder(rest) if kind == "vmc" else JsonEncoder()
+            label = _LABELS[kind]
+            outs.append(StreamOutput(encoder, UdpTarget(host, port, label), f"{label} {host}:{port}"))
+    except InputError:
+        for o in outs:
+            o.target.close()
+        raise
+    return outs
 
 
 class LiveStream:
@@ -107,4 +119,4 @@ class LiveStream:
         return self.streamer.stats()
 
 
-__all__ = ["PROTOCOLS", "PROTOCOL_LABELS", "SOURCES", "LiveStream", "StreamConfig"]
+__all__ = ["PROTOCOLS", "PROTOCOL_LABELS", "SOURCES", "LiveStream", "StreamConfig", "open_outputs"]

@@ -5,6 +5,7 @@ on 127.0.0.1 (a free port, ``.port``) in a thread of its own; ``close()`` ends i
 from __future__ import annotations
 
 import json
+import os
 import socket
 import threading
 import time
@@ -14,6 +15,7 @@ import numpy as np
 from pythonosc.dispatcher import Dispatcher
 from pythonosc.osc_server import BlockingOSCUDPServer
 
+from core.stream.replay import ReplaySummary, stream_session
 from core.stream.vmc import VMC_BONES
 
 
@@ -37,6 +39,9 @@ class VmcBundle:
 
 class VmcReceiver:
     """python-osc's blocking UDP server (datagrams handled one at a time, so bundles never interleave)."""
+
+    #: the ``stream_session`` argument that sends here
+    target_argument = "vmc"
 
     def __init__(self) -> None:
         self.bundles: list[VmcBundle] = []
@@ -64,6 +69,10 @@ class VmcReceiver:
             self.bundles.append(b)
             self._current = VmcBundle()
 
+    @property
+    def received(self) -> list[VmcBundle]:
+        return self.bundles
+
     def close(self) -> None:
         self.server.shutdown()
         self.server.server_close()
@@ -71,6 +80,8 @@ class VmcReceiver:
 
 class JsonReceiver:
     """A UDP socket collecting one JSON document per datagram."""
+
+    target_argument = "json_udp"
 
     def __init__(self) -> None:
         self.docs: list[dict] = []
@@ -93,7 +104,26 @@ class JsonReceiver:
                 return
             self.docs.append(json.loads(data.decode("utf-8")))
 
+    @property
+    def received(self) -> list[dict]:
+        return self.docs
+
     def close(self) -> None:
         self._stop.set()
         self._thread.join(2)
         self.sock.close()
+
+
+def replay_into(
+    receiver: VmcReceiver | JsonReceiver, session: str | os.PathLike, fps: float, timeout_s: float = 5.0
+) -> ReplaySummary:
+    """Replay a processed ``session`` at ``fps`` to ``receiver``, wait (up to ``timeout_s``) until every frame sent
+    has been decoded (``receiver.received``), then close the receiver; the replay's summary."""
+    try:
+        summary = stream_session(session, fps=fps, **{receiver.target_argument: f"127.0.0.1:{receiver.port}"})
+        end = time.monotonic() + timeout_s
+        while len(receiver.received) < summary.stats.sent and time.monotonic() < end:
+            threading.Event().wait(0.01)  # datagrams still in the socket buffer
+    finally:
+        receiver.close()
+    return summary

@@ -16,10 +16,10 @@ from core.errors import InputError, SessionError
 from core.export.retarget import rig_from_motion
 from core.session.session import Session
 from core.stream.frame import StreamFrame
-from core.stream.json_udp import JsonEncoder
+from core.stream.live import open_outputs
 from core.stream.streamer import Streamer, StreamOutput, StreamStats, check_fps
-from core.stream.target import DEFAULT_JSON_PORT, DEFAULT_VMC_PORT, UdpTarget, parse_target
-from core.stream.vmc import ZUP_TO_YUP, VmcEncoder
+from core.stream.target import DEFAULT_JSON_PORT, DEFAULT_VMC_PORT, parse_target
+from core.stream.vmc import ZUP_TO_YUP
 from core.up_axis import rotation_to_z_up
 
 #: Frames a replay lets wait for the sender (about 0.25 s at 30 fps): a replay is not live, a stall drops nothing.
@@ -102,16 +102,14 @@ def make_outputs(
     vmc: str | None = None, json_udp: str | None = None, rest: np.ndarray | None = None
 ) -> list[StreamOutput]:
     """The outputs for ``HOST:PORT`` targets (either may be None; at least one must be given)."""
-    outs: list[StreamOutput] = []
-    if vmc:
-        host, port = parse_target(vmc, DEFAULT_VMC_PORT, "VMC")
-        outs.append(StreamOutput(VmcEncoder(rest), UdpTarget(host, port, "VMC"), f"VMC {host}:{port}"))
-    if json_udp:
-        host, port = parse_target(json_udp, DEFAULT_JSON_PORT, "JSON")
-        outs.append(StreamOutput(JsonEncoder(), UdpTarget(host, port, "JSON"), f"JSON {host}:{port}"))
-    if not outs:
+    if not vmc and not json_udp:
         raise InputError("nothing to stream to: give --vmc HOST:PORT and/or --json-udp HOST:PORT.")
-    return outs
+    targets = []
+    if vmc:
+        targets.append(("vmc", *parse_target(vmc, DEFAULT_VMC_PORT, "VMC")))
+    if json_udp:
+        targets.append(("json", *parse_target(json_udp, DEFAULT_JSON_PORT, "JSON")))
+    return open_outputs(targets, rest)
 
 
 def stream_take(
